@@ -1,0 +1,25 @@
+//! Baton's pure core.
+//!
+//! - [`model`]: the Action (contract schema + lifecycle) and its transitions.
+//! - [`validation`]: parsing of submitted actions and platform `data` schemas, with field paths.
+//! - [`error`]: the contract's error codes, the client envelope, the domain's errors.
+//! - [`events`]: the event payloads and the one pure derivation from (old, new) images.
+//! - [`policy`]: retry/backoff and queue estimates.
+//! - [`ports`]: the roles adapters play (store, queue, notifier, platform clients, clock).
+//! - [`usecases`]: submit, execute, recover — called unchanged by Lambdas and the local runtime.
+//! - [`fakes`]: in-memory ports for use-case tests.
+//!
+//! This crate must not depend on any AWS, Lambda, HTTP-client or web-framework crate.
+
+pub mod error;
+pub mod events;
+pub mod fakes;
+pub mod model;
+pub mod policy;
+pub mod ports;
+pub mod usecases;
+pub mod validation;
+
+pub use error::{DomainError, ErrorCode, ErrorEnvelope, FieldError, PlatformError, StoreError};
+pub use events::Event;
+pub use model::{Action, ActionType, Platform, Priority, RetryConfig, Status, WorkItem};

@@ -1,0 +1,152 @@
+//! Ports: the roles the use cases need from the outside world, in domain types only.
+//!
+//! Adapters (DynamoDB, SQS, the local scheduler, platform clients, WebSocket hubs) implement
+//! them elsewhere. Must not import any adapter crate.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{PlatformError, StoreError};
+use crate::events::Event;
+use crate::model::{Action, Platform, Priority, Status, WorkItem};
+use crate::validation::Operation;
+
+/// The time, injectable so tests can pin it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Filters of `GET /api/actions/recent`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecentQuery {
+    pub limit: usize,
+    pub offset: usize,
+    pub platform: Option<Platform>,
+    /// Any of these statuses (empty: all).
+    pub statuses: Vec<Status>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecentPage {
+    /// Newest first.
+    pub actions: Vec<Action>,
+    /// How many actions match the filters in all.
+    pub total: u64,
+}
+
+/// One page of a longer listing; `next` resumes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The actions table. Every transition is a conditional write pinned to the image it replaces.
+#[async_trait]
+pub trait ActionStore: Send + Sync {
+    /// Stores a new action; `AlreadyExists` if its id is taken.
+    async fn insert(&self, action: &Action) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Action>, StoreError>;
+    /// Writes `new` only if the stored item is still `old` (same version); `Conflict` otherwise.
+    async fn replace(&self, old: &Action, new: &Action) -> Result<(), StoreError>;
+    async fn recent(&self, query: &RecentQuery) -> Result<RecentPage, StoreError>;
+    /// Non-terminal actions of one priority (queued, retrying, executing), oldest first.
+    async fn pending(&self, priority: Priority, limit: usize, after: Option<String>)
+    -> Result<Page<Action>, StoreError>;
+}
+
+/// Per-priority numbers a queue can tell about itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueStats {
+    /// Waiting (not yet taken) work items, by `Priority::index()`.
+    pub depth: [u64; 4],
+    /// Workers serving each priority.
+    pub capacity: [u32; 4],
+    /// Workers busy right now, all priorities.
+    pub busy: u32,
+    /// Recent average execution time, ms.
+    pub avg_execution_ms: u64,
+    /// Recent average time from ready to taken, ms.
+    pub avg_wait_ms: u64,
+}
+
+impl QueueStats {
+    pub fn total_capacity(&self) -> u32 {
+        self.capacity.iter().sum()
+    }
+
+    pub fn utilization(&self) -> f64 {
+        match self.total_capacity() {
+            0 => 0.0,
+            cap => (f64::from(self.busy) / f64::from(cap)).min(1.0),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue unavailable: {0}")]
+pub struct QueueError(pub String);
+
+/// Carries "work on action X" to the executors, by priority.
+#[async_trait]
+pub trait ActionQueue: Send + Sync {
+    /// Delivers `item` to a worker of its priority no sooner than `delay` from now.
+    async fn enqueue(&self, item: WorkItem, delay: Duration) -> Result<(), QueueError>;
+    async fn stats(&self) -> QueueStats;
+}
+
+/// Hands derived events to whoever shows them (WebSocket connections, the events queue).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn notify(&self, events: Vec<Event>);
+}
+
+/// Told of every successful write to the actions table, in write order per action.
+/// Locally this is the change feed; on AWS DynamoDB Streams plays the part.
+pub trait ChangeListener: Send + Sync {
+    fn changed(&self, old: Option<&Action>, new: &Action);
+}
+
+/// One platform's API. A client builds the exact request for `operation`; with
+/// `action.dry_run` it returns that request (secrets redacted) instead of sending it.
+#[async_trait]
+pub trait PlatformClient: Send + Sync {
+    fn platform(&self) -> Platform;
+    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError>;
+}
+
+/// The platform clients, by platform.
+#[derive(Clone, Default)]
+pub struct PlatformRegistry {
+    clients: HashMap<Platform, Arc<dyn PlatformClient>>,
+}
+
+impl PlatformRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with(mut self, client: Arc<dyn PlatformClient>) -> Self {
+        self.clients.insert(client.platform(), client);
+        self
+    }
+
+    pub fn get(&self, platform: Platform) -> Option<&Arc<dyn PlatformClient>> {
+        self.clients.get(&platform)
+    }
+}

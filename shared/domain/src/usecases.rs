@@ -1,0 +1,256 @@
+//! The use cases every entry point calls: submit an action, execute a work item, recover
+//! interrupted work. The Lambdas and the local runtime call these same functions.
+//!
+//! Must not import any adapter crate.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{instrument, warn};
+
+use crate::error::{DomainError, ErrorCode, FieldError, PlatformError, StoreError};
+use crate::model::{Action, ActionError, Status, WorkItem};
+use crate::policy::{RetryDecision, decide_retry, estimated_wait};
+use crate::ports::{ActionQueue, ActionStore, Clock, PlatformRegistry};
+use crate::validation::{Operation, Submission};
+
+/// The answer to an accepted submission (`202`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub action_id: String,
+    pub status: Status,
+    pub queue_position: u64,
+    pub estimated_wait: u64,
+}
+
+/// Stores a new action and queues it for its priority's workers.
+#[derive(Clone)]
+pub struct Submitter {
+    pub store: Arc<dyn ActionStore>,
+    pub queue: Arc<dyn ActionQueue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Submitter {
+    #[instrument(skip_all, fields(platform = %submission.action.platform, priority = %submission.action.priority))]
+    pub async fn submit(&self, submission: Submission) -> Result<Receipt, DomainError> {
+        let new = submission.action;
+        if new.requires_approval {
+            return Err(DomainError::Invalid(vec![FieldError::new(
+                "action.requiresApproval",
+                "approval holds are not available in this Baton version; submit with requiresApproval: false",
+            )]));
+        }
+        let now = self.clock.now();
+        let stats = self.queue.stats().await;
+        let ahead = stats.depth[new.priority.index()];
+        let action = Action {
+            id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            action_type: new.action_type,
+            platform: new.platform,
+            priority: new.priority,
+            requires_approval: new.requires_approval,
+            data: new.data,
+            correlation_id: new.correlation_id,
+            user_id: new.user_id,
+            source: new.source,
+            timeout: new.timeout,
+            retry_config: new.retry_config,
+            tags: new.tags,
+            dry_run: new.dry_run,
+            fallback: new.fallback,
+            workflow_id: new.workflow_id,
+            step: new.step,
+            context: submission.context,
+            status: Status::Queued,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            queue_position: ahead + 1,
+            estimated_wait: estimated_wait(
+                ahead,
+                stats.capacity[new.priority.index()],
+                stats.avg_execution_ms,
+            ),
+            not_before: None,
+            worker_id: None,
+            lease_until: None,
+            first_started_at: None,
+            started_at: None,
+            completed_at: None,
+            attempts: 0,
+            retries: 0,
+            result: None,
+            result_truncated: false,
+            error: None,
+            execution_time: None,
+            queue_time: None,
+        };
+        match self.store.insert(&action).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists) => {
+                return Err(DomainError::Duplicate(format!("action {} already exists", action.id)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let item = WorkItem { action_id: action.id.clone(), priority: action.priority };
+        if let Err(e) = self.queue.enqueue(item, Duration::ZERO).await {
+            // The action is stored as queued: the re-drive (restart or scheduler) will deliver it.
+            warn!(action_id = %action.id, error = %e, "queueing failed; the action waits for re-drive");
+        }
+        Ok(Receipt {
+            action_id: action.id,
+            status: action.status,
+            queue_position: action.queue_position,
+            estimated_wait: action.estimated_wait,
+        })
+    }
+}
+
+/// What became of one delivery of a work item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The action succeeded.
+    Completed,
+    /// The action failed for good.
+    Failed(ErrorCode),
+    /// The attempt failed; deliver the item again after this delay.
+    RetryIn(Duration),
+    /// The item came early (backoff not over, or another worker holds a live lease).
+    NotYet(Duration),
+    /// Nothing to do: unknown id, already terminal, or another worker won the lease.
+    Skipped(&'static str),
+}
+
+/// Leases an action, calls its platform, and records the result, a retry, or the failure.
+#[derive(Clone)]
+pub struct Executor {
+    pub store: Arc<dyn ActionStore>,
+    pub platforms: Arc<PlatformRegistry>,
+    pub clock: Arc<dyn Clock>,
+    pub worker_id: String,
+    /// Added to the action's timeout to form its lease.
+    pub lease_grace: Duration,
+}
+
+fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
+    (then - now).to_std().unwrap_or(Duration::ZERO)
+}
+
+impl Executor {
+    #[instrument(skip_all, fields(action_id = %item.action_id))]
+    pub async fn execute(&self, item: &WorkItem) -> Result<Outcome, DomainError> {
+        let Some(action) = self.store.get(&item.action_id).await? else {
+            return Ok(Outcome::Skipped("unknown action"));
+        };
+        let now = self.clock.now();
+        if action.status.is_terminal() {
+            return Ok(Outcome::Skipped("already finished"));
+        }
+        if action.status.is_runnable()
+            && let Some(nb) = action.not_before
+            && nb > now
+        {
+            return Ok(Outcome::NotYet(until(now, nb)));
+        }
+        if !action.can_lease(now) {
+            return Ok(match (action.status, action.lease_until) {
+                (Status::Executing, Some(lease)) => Outcome::NotYet(until(now, lease)),
+                _ => Outcome::Skipped("not runnable"),
+            });
+        }
+        let lease = action.timeout() + self.lease_grace;
+        let leased = action.lease(&self.worker_id, now, lease).map_err(|e| DomainError::Conflict(e.to_string()))?;
+        match self.store.replace(&action, &leased).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(Outcome::Skipped("another worker took it")),
+            Err(e) => return Err(e.into()),
+        }
+
+        let attempt = self.attempt(&leased).await;
+        let now = self.clock.now();
+        let (next, outcome) = match attempt {
+            Ok(result) => (leased.succeed(&self.worker_id, result, now), Outcome::Completed),
+            Err(err) => {
+                let retriable = err.code.is_retriable();
+                let error = ActionError { code: err.code, message: err.message.clone(), retriable };
+                let config = leased.retry_config();
+                match decide_retry(&config, leased.retries, retriable, err.retry_after, fastrand::f64()) {
+                    RetryDecision::Retry(delay) => {
+                        (leased.retry(&self.worker_id, error, delay, now), Outcome::RetryIn(delay))
+                    }
+                    RetryDecision::GiveUp => (leased.fail(&self.worker_id, error, now), Outcome::Failed(err.code)),
+                }
+            }
+        };
+        let next = next.map_err(|e| DomainError::Conflict(e.to_string()))?;
+        match self.store.replace(&leased, &next).await {
+            Ok(()) => Ok(outcome),
+            // Our lease ran out and another worker took over; its result stands.
+            Err(StoreError::Conflict) => Ok(Outcome::Skipped("lease lost")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One platform call under the action's timeout.
+    async fn attempt(&self, action: &Action) -> Result<serde_json::Value, PlatformError> {
+        let operation = Operation::resolve(action.platform, action.action_type, &action.data)
+            .map_err(|e| PlatformError::new(ErrorCode::ValidationError, e.to_string()))?;
+        let Some(client) = self.platforms.get(action.platform) else {
+            return Err(PlatformError::new(
+                ErrorCode::ValidationError,
+                format!("no {} client is configured in this Baton build", action.platform),
+            ));
+        };
+        let timeout = action.timeout();
+        match tokio::time::timeout(timeout, client.execute(action, operation)).await {
+            Ok(result) => result,
+            Err(_) => Err(PlatformError::new(
+                ErrorCode::TimeoutError,
+                format!("{} did not answer within {} ms", action.platform, timeout.as_millis()),
+            )),
+        }
+    }
+}
+
+/// Makes every non-terminal action runnable again after the workers of a previous run are
+/// gone (the local runtime's restart): an `executing` action whose worker is not one of
+/// ours is turned back to `retrying`. Returns the work items to enqueue, with their delays.
+pub async fn recover(
+    store: &dyn ActionStore,
+    clock: &dyn Clock,
+    live_worker_prefix: &str,
+) -> Result<Vec<(WorkItem, Duration)>, DomainError> {
+    let mut work = Vec::new();
+    for priority in crate::model::Priority::ALL.iter().copied() {
+        let mut after = None;
+        loop {
+            let page = store.pending(priority, 1000, after.take()).await?;
+            for action in page.items {
+                let now = clock.now();
+                let action = if action.status == Status::Executing
+                    && !action.worker_id.as_deref().is_some_and(|w| w.starts_with(live_worker_prefix))
+                {
+                    let recovered =
+                        action.recover_interrupted(now).map_err(|e| DomainError::Conflict(e.to_string()))?;
+                    match store.replace(&action, &recovered).await {
+                        Ok(()) => recovered,
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                } else {
+                    action
+                };
+                let delay = action.not_before.map(|nb| until(now, nb)).unwrap_or_default();
+                work.push((WorkItem { action_id: action.id.clone(), priority: action.priority }, delay));
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(work)
+}
