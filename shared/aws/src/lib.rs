@@ -1,1 +1,29 @@
-//! placeholder
+//! Baton's AWS adapters.
+//!
+//! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
+//! - [`codec`]: JSON ⇄ DynamoDB attribute values.
+//! - [`store`]: `DynamoActionStore`, the actions table (the one place DynamoDB errors are classified).
+//! - [`sqs`]: `SqsActionQueue`, one queue per priority.
+//! - [`config`]: typed configuration from the environment.
+//!
+//! Depends on the domain only; never on the HTTP layer or a platform client.
+
+pub mod codec;
+pub mod config;
+pub mod sqs;
+pub mod store;
+pub mod tables;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+/// A DynamoDB client for a local endpoint (the embedded emulator): fixed region and
+/// throwaway credentials, since the emulator checks neither.
+pub fn local_dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("baton-local", "baton-local", None, None, "baton-local"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}

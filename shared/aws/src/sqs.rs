@@ -1,0 +1,89 @@
+//! `SqsActionQueue`: one SQS queue per priority; the message body is a `WorkItem`.
+//!
+//! SQS can delay a message by at most 15 minutes; a longer backoff is delivered early and the
+//! executor answers `NotYet`, which the handler turns into a visibility change.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::types::QueueAttributeName;
+use baton_domain::model::{Priority, WorkItem};
+use baton_domain::ports::{ActionQueue, QueueError, QueueStats};
+use std::time::Duration;
+use tracing::warn;
+
+/// SQS's ceiling on `DelaySeconds`.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+fn queue_error<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> QueueError {
+    QueueError(format!("{}", DisplayErrorContext(&err)))
+}
+
+#[derive(Clone)]
+pub struct SqsActionQueue {
+    client: Client,
+    /// Queue URLs by `Priority::index()`.
+    urls: [String; 4],
+    /// The event source mappings' maximum concurrency per priority (for estimates).
+    capacity: [u32; 4],
+}
+
+impl SqsActionQueue {
+    pub fn new(client: Client, urls: [String; 4], capacity: [u32; 4]) -> Self {
+        Self { client, urls, capacity }
+    }
+
+    pub fn url(&self, priority: Priority) -> &str {
+        &self.urls[priority.index()]
+    }
+
+    /// The delay SQS can apply itself; the rest is the executor's `NotYet`.
+    pub fn sqs_delay(delay: Duration) -> i32 {
+        delay.min(MAX_DELAY).as_secs() as i32
+    }
+}
+
+#[async_trait]
+impl ActionQueue for SqsActionQueue {
+    async fn enqueue(&self, item: WorkItem, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(&item).map_err(|e| QueueError(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(self.url(item.priority))
+            .message_body(body)
+            .delay_seconds(Self::sqs_delay(delay))
+            .send()
+            .await
+            .map_err(queue_error)?;
+        Ok(())
+    }
+
+    async fn stats(&self) -> QueueStats {
+        let mut stats = QueueStats { capacity: self.capacity, ..QueueStats::default() };
+        for p in Priority::ALL {
+            let resp = self
+                .client
+                .get_queue_attributes()
+                .queue_url(self.url(*p))
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await;
+            let attrs = match resp {
+                Ok(r) => r.attributes().cloned().unwrap_or_default(),
+                Err(e) => {
+                    warn!(priority = %p, error = %queue_error(e), "queue depth unavailable");
+                    continue;
+                }
+            };
+            let num = |name: QueueAttributeName| -> u64 {
+                attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0)
+            };
+            stats.depth[p.index()] = num(QueueAttributeName::ApproximateNumberOfMessages)
+                + num(QueueAttributeName::ApproximateNumberOfMessagesDelayed);
+            stats.busy += num(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) as u32;
+        }
+        stats
+    }
+}

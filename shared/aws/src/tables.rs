@@ -1,0 +1,148 @@
+//! The one set of table definitions: the local runtime creates tables from them, and the
+//! SAM template must declare the same keys and indexes (a test compares them).
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use tracing::info;
+
+/// A global secondary index: name, partition key, optional sort key (all strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexDef {
+    pub name: &'static str,
+    pub hash: &'static str,
+    pub range: Option<&'static str>,
+}
+
+/// A table: its key, indexes and TTL attribute. Every key attribute is a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDef {
+    /// The logical name; the physical name comes from configuration.
+    pub logical: &'static str,
+    pub hash: &'static str,
+    pub range: Option<&'static str>,
+    pub indexes: &'static [IndexDef],
+    pub ttl_attribute: Option<&'static str>,
+}
+
+/// Attribute names of the actions table's index keys. They exist only on the stored item,
+/// never on the domain's `Action`.
+pub mod attr {
+    /// `YYYY-MM-DD` of `createdAt`: the partition of the recent index.
+    pub const DAY: &str = "gsiDay";
+    /// `createdAt#id`: sort key shared by the recent, by-user and by-correlation indexes.
+    pub const TIME: &str = "gsiTime";
+    /// Priority, present only while the action is queued, retrying or executing (sparse).
+    pub const PENDING_PRIORITY: &str = "pendingPriority";
+    /// `readyAt#id`: when the action became runnable, for oldest-first order.
+    pub const PENDING_AT: &str = "pendingAt";
+    /// Epoch seconds after which a finished action may be deleted (DynamoDB TTL).
+    pub const EXPIRES_AT: &str = "expiresAt";
+}
+
+pub mod index {
+    pub const RECENT: &str = "recent";
+    pub const PENDING: &str = "pending-by-priority";
+    pub const BY_USER: &str = "by-user";
+    pub const BY_CORRELATION: &str = "by-correlation";
+}
+
+pub const ACTIONS: TableDef = TableDef {
+    logical: "actions",
+    hash: "id",
+    range: None,
+    indexes: &[
+        IndexDef { name: index::RECENT, hash: attr::DAY, range: Some(attr::TIME) },
+        IndexDef { name: index::PENDING, hash: attr::PENDING_PRIORITY, range: Some(attr::PENDING_AT) },
+        IndexDef { name: index::BY_USER, hash: "userId", range: Some(attr::TIME) },
+        IndexDef { name: index::BY_CORRELATION, hash: "correlationId", range: Some(attr::TIME) },
+    ],
+    ttl_attribute: Some(attr::EXPIRES_AT),
+};
+
+/// Every table the runtime needs today.
+pub const ALL: &[TableDef] = &[ACTIONS];
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
+}
+
+fn key_schema(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, String> {
+    let mut keys = vec![key(hash, KeyType::Hash)?];
+    if let Some(r) = range {
+        keys.push(key(r, KeyType::Range)?);
+    }
+    Ok(keys)
+}
+
+impl TableDef {
+    /// Every attribute used in a key of the table or of an index, once each.
+    pub fn key_attributes(&self) -> Vec<&'static str> {
+        let mut names = vec![self.hash];
+        names.extend(self.range);
+        for ix in self.indexes {
+            names.push(ix.hash);
+            names.extend(ix.range);
+        }
+        let mut seen = Vec::new();
+        names.retain(|n| {
+            let fresh = !seen.contains(n);
+            seen.push(*n);
+            fresh
+        });
+        names
+    }
+
+    /// Creates the table (on-demand billing, TTL on) unless it exists.
+    pub async fn ensure(&self, client: &Client, physical: &str) -> Result<(), String> {
+        match client.describe_table().table_name(physical).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(format!("describing table {physical}: {}", crate::store::describe(&e))),
+        }
+        let mut create = client
+            .create_table()
+            .table_name(physical)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(key_schema(self.hash, self.range)?));
+        for name in self.key_attributes() {
+            create = create.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        for ix in self.indexes {
+            create = create.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(ix.name)
+                    .set_key_schema(Some(key_schema(ix.hash, ix.range)?))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        create.send().await.map_err(|e| format!("creating table {physical}: {}", crate::store::describe(&e)))?;
+        if let Some(ttl) = self.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(physical)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(ttl)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+                .send()
+                .await
+                .map_err(|e| format!("enabling TTL on {physical}: {}", crate::store::describe(&e)))?;
+        }
+        info!(table = physical, "created table");
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! `NotionClient`: Notion's public API with an integration token and a pinned `Notion-Version`.
+
+use async_trait::async_trait;
+use baton_domain::model::{Action, Platform};
+use baton_domain::ports::PlatformClient;
+use baton_domain::validation::Operation;
+use baton_domain::{ErrorCode, PlatformError};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::request::{PreparedRequest, code_for_status, retry_after};
+
+pub const DEFAULT_URL: &str = "https://api.notion.com";
+/// The API version Baton's requests are written against.
+pub const NOTION_VERSION: &str = "2022-06-28";
+
+pub struct NotionClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<SecretString>,
+}
+
+/// Notion's error `code` strings refine the status row of the table.
+fn classify(status: StatusCode, headers: &HeaderMap, body: &Value) -> PlatformError {
+    let notion_code = body.get("code").and_then(Value::as_str).unwrap_or("");
+    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+    let code = match notion_code {
+        "unauthorized" => ErrorCode::AuthError,
+        "restricted_resource" => ErrorCode::PermissionDenied,
+        "object_not_found" => ErrorCode::NotFound,
+        "validation_error" | "invalid_json" | "invalid_request_url" | "invalid_request" | "missing_version" => {
+            ErrorCode::ValidationError
+        }
+        "conflict_error" => ErrorCode::DuplicateError,
+        "rate_limited" => ErrorCode::RateLimited,
+        "internal_server_error" | "service_unavailable" | "database_connection_unavailable" | "gateway_timeout" => {
+            ErrorCode::ServiceDown
+        }
+        _ => code_for_status(status),
+    };
+    let text = if message.is_empty() {
+        format!("Notion answered HTTP {}", status.as_u16())
+    } else {
+        format!("Notion answered HTTP {}: {message}", status.as_u16())
+    };
+    PlatformError::new(code, text).with_retry_after(retry_after(headers))
+}
+
+impl NotionClient {
+    pub fn new(http: reqwest::Client, base: impl Into<String>, token: Option<SecretString>) -> Self {
+        Self { http, base: base.into().trim_end_matches('/').to_owned(), token }
+    }
+
+    fn prepare(&self, operation: Operation, data: &Value, token: &SecretString) -> Result<PreparedRequest, PlatformError> {
+        let str_of = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let (method, path, body) = match operation {
+            Operation::NotionCreatePage => {
+                // The title property's id is always "title", whatever the database calls it.
+                let mut properties = data.get("properties").cloned().unwrap_or_else(|| json!({}));
+                if let Some(props) = properties.as_object_mut() {
+                    props.insert("title".into(), json!({"title": [{"text": {"content": str_of("title")}}]}));
+                }
+                let body = json!({"parent": {"database_id": str_of("database_id")}, "properties": properties});
+                (Method::POST, "/v1/pages".to_owned(), body)
+            }
+            Operation::NotionUpdatePage => {
+                let body = json!({"properties": data.get("properties").cloned().unwrap_or_else(|| json!({}))});
+                (Method::PATCH, format!("/v1/pages/{}", str_of("page_id")), body)
+            }
+            other => {
+                return Err(PlatformError::new(
+                    ErrorCode::ValidationError,
+                    format!("Notion operation {} is not available in this Baton version", other.name()),
+                ));
+            }
+        };
+        Ok(PreparedRequest::new(method, format!("{}{path}", self.base))
+            .bearer(token)
+            .header("notion-version", NOTION_VERSION)
+            .json(body))
+    }
+}
+
+#[async_trait]
+impl PlatformClient for NotionClient {
+    fn platform(&self) -> Platform {
+        Platform::Notion
+    }
+
+    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+        let placeholder = SecretString::from("");
+        let token = match (&self.token, action.dry_run) {
+            (Some(t), _) => t,
+            (None, true) => &placeholder,
+            (None, false) => {
+                return Err(PlatformError::new(
+                    ErrorCode::AuthError,
+                    "Notion is not configured: set NOTION_TOKEN to an integration token",
+                ));
+            }
+        };
+        let request = self.prepare(operation, &action.data, token)?;
+        if action.dry_run {
+            return Ok(request.describe());
+        }
+        Ok(request.send(&self.http, "Notion", classify).await?.body)
+    }
+}

@@ -1,0 +1,196 @@
+//! A platform request built once and then either described (dry run) or sent, plus the one
+//! mapping from HTTP outcomes to the contract's error codes.
+
+use baton_domain::{ErrorCode, PlatformError};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The exact HTTP request an operation makes.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    pub method: Method,
+    pub url: String,
+    /// Plain headers, shown as they are in a dry run.
+    pub headers: Vec<(&'static str, String)>,
+    /// Headers carrying secrets: sent, but shown as `[redacted]`.
+    pub secret_headers: Vec<(&'static str, SecretString)>,
+    pub body: Option<Value>,
+}
+
+/// A successful HTTP exchange.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl PreparedRequest {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self { method, url: url.into(), headers: Vec::new(), secret_headers: Vec::new(), body: None }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn bearer(mut self, token: &SecretString) -> Self {
+        self.secret_headers.push(("authorization", SecretString::from(format!("Bearer {}", token.expose_secret()))));
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.headers.push(("content-type", "application/json; charset=utf-8".into()));
+        self.body = Some(body);
+        self
+    }
+
+    /// The dry-run result: the request exactly as it would be sent, secrets redacted.
+    pub fn describe(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            headers.insert((*name).into(), json!(value));
+        }
+        for (name, _) in &self.secret_headers {
+            headers.insert((*name).into(), json!("[redacted]"));
+        }
+        json!({
+            "dryRun": true,
+            "request": {
+                "method": self.method.as_str(),
+                "url": self.url,
+                "headers": headers,
+                "body": self.body,
+            }
+        })
+    }
+
+    /// Sends the request; any non-2xx answer is classified by `classify`.
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        platform: &str,
+        classify: impl Fn(StatusCode, &HeaderMap, &Value) -> PlatformError,
+    ) -> Result<Response, PlatformError> {
+        let mut req = http.request(self.method.clone(), &self.url);
+        for (name, value) in &self.headers {
+            req = req.header(*name, value);
+        }
+        for (name, value) in &self.secret_headers {
+            req = req.header(*name, value.expose_secret());
+        }
+        if let Some(body) = &self.body {
+            req = req.body(body.to_string());
+        }
+        let resp = req.send().await.map_err(|e| transport_error(platform, &e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|e| transport_error(platform, &e))?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+        };
+        if status.is_success() {
+            Ok(Response { status, headers, body })
+        } else {
+            Err(classify(status, &headers, &body))
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the form Slack, Notion and Google send).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// The status-code row of the error table, shared by every platform.
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        401 => ErrorCode::AuthError,
+        403 => ErrorCode::PermissionDenied,
+        404 | 410 => ErrorCode::NotFound,
+        400 | 422 => ErrorCode::ValidationError,
+        409 => ErrorCode::DuplicateError,
+        408 => ErrorCode::TimeoutError,
+        429 => ErrorCode::RateLimited,
+        500..=599 => ErrorCode::ServiceDown,
+        _ => ErrorCode::UnknownError,
+    }
+}
+
+/// A connection-level failure: no answer from the platform.
+pub fn transport_error(platform: &str, err: &reqwest::Error) -> PlatformError {
+    if err.is_timeout() {
+        PlatformError::new(ErrorCode::TimeoutError, format!("{platform} did not answer in time"))
+    } else if err.is_connect() {
+        PlatformError::new(ErrorCode::NetworkError, format!("could not connect to {platform}"))
+    } else if err.is_decode() || err.is_body() {
+        PlatformError::new(ErrorCode::NetworkError, format!("{platform}'s answer was cut short"))
+    } else {
+        PlatformError::new(ErrorCode::NetworkError, format!("network error talking to {platform}"))
+    }
+}
+
+/// The HTTP client every platform shares: rustls, connect timeout, pooled connections.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dry_run_shows_the_request_without_its_secrets() {
+        let token = SecretString::from("xoxb-very-secret");
+        let req = PreparedRequest::new(Method::POST, "https://slack.com/api/chat.postMessage")
+            .bearer(&token)
+            .json(json!({"channel": "#ops"}));
+        let shown = req.describe().to_string();
+        assert!(!shown.contains("xoxb-very-secret"));
+        assert!(shown.contains("[redacted]"));
+        assert!(shown.contains("chat.postMessage"));
+    }
+
+    #[test]
+    fn status_codes_map_to_the_contract() {
+        let rows = [
+            (401, ErrorCode::AuthError),
+            (403, ErrorCode::PermissionDenied),
+            (404, ErrorCode::NotFound),
+            (400, ErrorCode::ValidationError),
+            (422, ErrorCode::ValidationError),
+            (409, ErrorCode::DuplicateError),
+            (429, ErrorCode::RateLimited),
+            (500, ErrorCode::ServiceDown),
+            (503, ErrorCode::ServiceDown),
+        ];
+        for (status, code) in rows {
+            assert_eq!(code_for_status(StatusCode::from_u16(status).expect("status")), code, "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "2".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(RETRY_AFTER, "soon".parse().expect("header"));
+        assert_eq!(retry_after(&h), None);
+    }
+}
