@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::error::FieldError;
 use crate::model::{Action, Platform, Priority, Status};
 
 pub const ACTION_QUEUED: &str = "action:queued";
@@ -197,6 +198,81 @@ pub fn derive_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
     vec![event]
 }
 
+/// What a WebSocket connection wants to receive. Empty lists mean everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub events: Vec<String>,
+    pub platforms: Vec<Platform>,
+}
+
+impl Subscription {
+    pub fn wants(&self, event: &Event) -> bool {
+        let event_ok = self.events.is_empty() || self.events.iter().any(|p| pattern_matches(p, &event.event));
+        let platform_ok = match event.platform {
+            None => true,
+            Some(p) => self.platforms.is_empty() || self.platforms.contains(&p),
+        };
+        event_ok && platform_ok
+    }
+}
+
+/// A message a WebSocket client sends (API Gateway routes on its `action`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientMessage {
+    Subscribe(Subscription),
+    Ping,
+}
+
+/// Parses a client's WebSocket message; errors name the field.
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, FieldError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| FieldError::new("message", format!("must be JSON: {e}")))?;
+    match value.get("action").and_then(Value::as_str) {
+        Some("ping") => Ok(ClientMessage::Ping),
+        Some("subscribe") => {
+            let mut sub = Subscription::default();
+            match value.get("events") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let pattern = item.as_str().unwrap_or_default();
+                        let known = pattern.ends_with('*') && EVENT_NAMES.iter().any(|n| pattern_matches(pattern, n))
+                            || EVENT_NAMES.contains(&pattern);
+                        if !known {
+                            return Err(FieldError::new(
+                                format!("events[{i}]"),
+                                format!("unknown event {item}; known: {} (a trailing * matches a prefix)", EVENT_NAMES.join(", ")),
+                            ));
+                        }
+                        sub.events.push(pattern.to_owned());
+                    }
+                }
+                Some(_) => return Err(FieldError::new("events", "must be an array of event names or patterns")),
+            }
+            match value.get("platforms") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        match item.as_str().and_then(Platform::parse) {
+                            Some(p) => sub.platforms.push(p),
+                            None => {
+                                return Err(FieldError::new(
+                                    format!("platforms[{i}]"),
+                                    format!("unknown platform {item}; allowed: {}", Platform::allowed()),
+                                ));
+                            }
+                        }
+                    }
+                }
+                Some(_) => return Err(FieldError::new("platforms", "must be an array of platforms")),
+            }
+            Ok(ClientMessage::Subscribe(sub))
+        }
+        Some(other) => Err(FieldError::new("action", format!("unknown action '{other}'; allowed: subscribe, ping"))),
+        None => Err(FieldError::new("action", "required (subscribe or ping)")),
+    }
+}
+
 /// The contract's `queue:updated` payload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -353,5 +429,29 @@ mod tests {
         assert!(pattern_matches("queue:updated", "queue:updated"));
         assert!(!pattern_matches("action:*", "queue:updated"));
         assert!(!pattern_matches("action:failed", "action:completed"));
+    }
+    #[test]
+    fn subscriptions_filter_by_event_pattern_and_platform() {
+        let ev = |name: &str, platform| Event { event: name.into(), data: json!({}), id: "x".into(), ts: "t".into(), platform };
+        let sub = Subscription { events: vec!["action:*".into()], platforms: vec![Platform::Notion] };
+        assert!(sub.wants(&ev("action:completed", Some(Platform::Notion))));
+        assert!(!sub.wants(&ev("action:completed", Some(Platform::Slack))));
+        assert!(!sub.wants(&ev("queue:updated", None)));
+        let platforms_only = Subscription { events: vec![], platforms: vec![Platform::Slack] };
+        assert!(platforms_only.wants(&ev("queue:updated", None)), "platform-less events pass a platform filter");
+    }
+
+    #[test]
+    fn client_messages_parse_and_bad_ones_name_the_field() {
+        let sub = parse_client_message(r#"{"action":"subscribe","events":["action:*"],"platforms":["notion"]}"#);
+        assert_eq!(
+            sub.expect("valid"),
+            ClientMessage::Subscribe(Subscription { events: vec!["action:*".into()], platforms: vec![Platform::Notion] })
+        );
+        assert_eq!(parse_client_message(r#"{"action":"ping"}"#).expect("ping"), ClientMessage::Ping);
+        assert_eq!(parse_client_message(r#"{"action":"subscribe","events":["nope"]}"#).expect_err("bad").field, "events[0]");
+        assert_eq!(parse_client_message(r#"{"action":"subscribe","platforms":["jira"]}"#).expect_err("bad").field, "platforms[0]");
+        assert_eq!(parse_client_message("{").expect_err("bad").field, "message");
+        assert_eq!(parse_client_message(r#"{"action":"dance"}"#).expect_err("bad").field, "action");
     }
 }

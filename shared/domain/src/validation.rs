@@ -407,6 +407,54 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     }
 }
 
+/// The events the ingress (SQS queue or `POST /api/events`) knows.
+pub const INGRESS_EVENTS: &[&str] = &["action:ready", "action:requires_approval", "workflow:ready", "feedback"];
+
+/// A parsed ingress message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingress {
+    ActionReady(Submission),
+}
+
+impl Ingress {
+    pub fn event(&self) -> &'static str {
+        match self {
+            Ingress::ActionReady(_) => "action:ready",
+        }
+    }
+}
+
+/// Parses the ingress envelope `{"event": ..., "data": {...}}`; paths are from its root.
+pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
+    let Value::Object(obj) = body else {
+        return Err(vec![FieldError::new("body", "must be a JSON object {\"event\": ..., \"data\": {...}}")]);
+    };
+    let event = match obj.get("event") {
+        Some(Value::String(e)) => e.as_str(),
+        None | Some(Value::Null) => return Err(vec![FieldError::new("event", "required")]),
+        Some(_) => return Err(vec![FieldError::new("event", "must be a string")]),
+    };
+    let data = obj.get("data").unwrap_or(&Value::Null);
+    let prefixed = |errors: Vec<FieldError>| -> Vec<FieldError> {
+        errors.into_iter().map(|e| FieldError::new(format!("data.{}", e.field), e.reason)).collect()
+    };
+    match event {
+        "action:ready" => match data {
+            Value::Object(_) => parse_submission(data).map(Ingress::ActionReady).map_err(prefixed),
+            Value::Null => Err(vec![FieldError::new("data", "required")]),
+            _ => Err(vec![FieldError::new("data", "must be an object")]),
+        },
+        known if INGRESS_EVENTS.contains(&known) => Err(vec![FieldError::new(
+            "event",
+            format!("'{known}' is not available in this Baton version; available: action:ready"),
+        )]),
+        other => Err(vec![FieldError::new(
+            "event",
+            format!("unknown event '{other}'; allowed: {}", INGRESS_EVENTS.join(", ")),
+        )]),
+    }
+}
+
 /// Parses one Action object found at `path` (e.g. `action`, `steps[2].action`).
 pub fn parse_action(value: &Value, path: &str) -> Result<NewAction, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -882,5 +930,16 @@ mod tests {
         let mut a = action("slack", "notify", json!({"channel": "#a", "text": "t"}));
         a["fallback"] = json!({"type": "create", "platform": "notion", "priority": "low", "data": {"title": "t"}});
         assert_eq!(errors_of(a), ["action.fallback.data.database_id: required"]);
+    }
+    #[test]
+    fn the_ingress_envelope_routes_action_ready_and_names_fields_under_data() {
+        let ok = parse_ingress(&json!({"event": "action:ready", "data": fixtures()["action_ready"]})).expect("valid");
+        assert_eq!(ok.event(), "action:ready");
+        let bad = parse_ingress(&json!({"event": "action:ready", "data": {"action": {"type": "create",
+            "platform": "notion", "priority": "normal", "data": {"title": "t"}}}}))
+        .expect_err("invalid");
+        assert_eq!(bad[0].to_string(), "data.action.data.database_id: required");
+        assert_eq!(parse_ingress(&json!({"event": "explode", "data": {}})).expect_err("unknown")[0].field, "event");
+        assert_eq!(parse_ingress(&json!({"data": {}})).expect_err("missing")[0].to_string(), "event: required");
     }
 }

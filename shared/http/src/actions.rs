@@ -1,0 +1,242 @@
+//! The `/api/actions` and `/api/events` routes: parse the request, call one use case or
+//! store query, shape the contract's answer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use baton_domain::events::timestamp;
+use baton_domain::model::{Action, Platform, Priority, Status};
+use baton_domain::policy::estimated_wait;
+use baton_domain::ports::RecentQuery;
+use baton_domain::validation::{Ingress, parse_ingress, parse_submission};
+use baton_domain::FieldError;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use crate::AppState;
+use crate::error::{ApiError, json_body};
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+/// Entries listed per priority by `GET /api/actions/queue` (the stats count them all).
+pub const QUEUE_LIST_LIMIT: usize = 100;
+
+fn accepted(receipt: baton_domain::usecases::Receipt) -> Response {
+    (StatusCode::ACCEPTED, Json(receipt)).into_response()
+}
+
+/// `POST /api/actions`: `{action, context?, correlationId?}` → 202 with the queue position.
+pub async fn submit(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let submission = parse_submission(&body).map_err(ApiError::invalid)?;
+    Ok(accepted(state.submitter.submit(submission).await?))
+}
+
+/// `POST /api/events`: the ingress envelope `{event, data}`, as on the SQS ingress queue.
+pub async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    match parse_ingress(&body).map_err(ApiError::invalid)? {
+        Ingress::ActionReady(submission) => Ok(accepted(state.submitter.submit(submission).await?)),
+    }
+}
+
+/// `GET /api/actions/{id}`: the stored action with its whole lifecycle.
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match state.store.get(&id).await.map_err(baton_domain::DomainError::from)? {
+        Some(action) => Ok(Json(action).into_response()),
+        None => Err(ApiError::not_found(format!("action {id} not found"))),
+    }
+}
+
+fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<DateTime<Utc>, FieldError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let t = if end_of_day { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
+        if let Some(t) = t {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(FieldError::new(field, "must be an ISO 8601 timestamp or date"))
+}
+
+/// The contract's status words, and Baton's exact states, as filters.
+fn statuses_for(word: &str) -> Option<Vec<Status>> {
+    Some(match word {
+        "pending" => vec![Status::PendingApproval, Status::Queued, Status::Retrying],
+        "failed" => vec![Status::Failed, Status::Cancelled, Status::Rejected, Status::Expired],
+        other => vec![Status::parse(other)?],
+    })
+}
+
+pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuery, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut q = RecentQuery { limit: DEFAULT_LIMIT, ..RecentQuery::default() };
+    for (key, value) in params {
+        let field = format!("query.{key}");
+        match key.as_str() {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
+                _ => errors.push(FieldError::new(field, format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+            },
+            "offset" => match value.parse::<usize>() {
+                Ok(n) => q.offset = n,
+                _ => errors.push(FieldError::new(field, "must be a whole number, 0 or more")),
+            },
+            "platform" => match Platform::parse(value) {
+                Some(p) => q.platform = Some(p),
+                None => errors.push(FieldError::new(field, format!("'{value}' is not allowed; allowed: {}", Platform::allowed()))),
+            },
+            "status" => {
+                for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+                    match statuses_for(word) {
+                        Some(mut s) => q.statuses.append(&mut s),
+                        None => errors.push(FieldError::new(
+                            field.clone(),
+                            format!("'{word}' is not allowed; allowed: pending, executing, success, failed, or a state ({})", Status::allowed()),
+                        )),
+                    }
+                }
+            }
+            "startDate" => match parse_time(&field, value, false) {
+                Ok(t) => q.start = Some(t),
+                Err(e) => errors.push(e),
+            },
+            "endDate" => match parse_time(&field, value, true) {
+                Ok(t) => q.end = Some(t),
+                Err(e) => errors.push(e),
+            },
+            _ => errors.push(FieldError::new(field, "unknown parameter; allowed: limit, offset, platform, status, startDate, endDate")),
+        }
+    }
+    if let (Some(s), Some(e)) = (q.start, q.end)
+        && s > e
+    {
+        errors.push(FieldError::new("query.startDate", "must not be after endDate"));
+    }
+    if errors.is_empty() { Ok(q) } else { Err(errors) }
+}
+
+/// One entry of `GET /api/actions/recent`, as the contract shapes it; `state` adds Baton's
+/// exact lifecycle state to the contract's coarse `status`.
+fn recent_entry(a: &Action) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "type": a.action_type,
+        "platform": a.platform,
+        "priority": a.priority,
+        "status": a.status.contract_view(),
+        "state": a.status,
+        "retries": a.retries,
+        "timestamp": timestamp(a.created_at),
+    });
+    let Some(obj) = v.as_object_mut() else { return v };
+    if let Some(r) = &a.result {
+        obj.insert("result".into(), r.clone());
+    }
+    if let Some(e) = &a.error {
+        obj.insert("error".into(), json!(e.message));
+        obj.insert("errorCode".into(), json!(e.code));
+    }
+    if let Some(t) = a.execution_time {
+        obj.insert("executionTime".into(), json!(t));
+    }
+    if let Some(t) = a.queue_time {
+        obj.insert("queueTime".into(), json!(t));
+    }
+    v
+}
+
+/// `GET /api/actions/recent`.
+pub async fn recent(
+    State(state): State<AppState>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+    let q = parse_recent_query(&params).map_err(ApiError::invalid)?;
+    let page = state.store.recent(&q).await.map_err(baton_domain::DomainError::from)?;
+    Ok(Json(json!({
+        "actions": page.actions.iter().map(recent_entry).collect::<Vec<_>>(),
+        "total": page.total,
+        "limit": q.limit,
+        "offset": q.offset,
+    }))
+    .into_response())
+}
+
+/// `GET /api/actions/queue`: what waits, per priority, and how busy the workers are.
+pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let stats = state.queue.stats().await;
+    let mut queues = serde_json::Map::new();
+    for p in Priority::ALL.iter().copied() {
+        let page = state.store.pending(p, QUEUE_LIST_LIMIT, None).await.map_err(baton_domain::DomainError::from)?;
+        let waiting: Vec<Value> = page
+            .items
+            .iter()
+            .filter(|a| a.status.is_runnable())
+            .enumerate()
+            .map(|(ahead, a)| {
+                json!({
+                    "actionId": a.id,
+                    "type": a.action_type,
+                    "platform": a.platform,
+                    "queuedAt": timestamp(a.ready_at()),
+                    "estimatedWait": estimated_wait(ahead as u64, stats.capacity[p.index()], stats.avg_execution_ms),
+                })
+            })
+            .collect();
+        queues.insert(p.as_str().into(), Value::Array(waiting));
+    }
+    let by_priority: serde_json::Map<String, Value> =
+        Priority::ALL.iter().map(|p| (p.as_str().to_owned(), json!(stats.depth[p.index()]))).collect();
+    Ok(Json(json!({
+        "queues": queues,
+        "stats": {
+            "totalQueued": stats.depth.iter().sum::<u64>(),
+            "byPriority": by_priority,
+            "avgWaitTime": stats.avg_wait_ms,
+            "workerUtilization": stats.utilization(),
+        }
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn recent_query_defaults_and_bounds() {
+        let q = parse_recent_query(&params(&[])).expect("defaults");
+        assert_eq!((q.limit, q.offset), (50, 0));
+        let err = parse_recent_query(&params(&[("limit", "501")])).expect_err("too many");
+        assert_eq!(err[0].field, "query.limit");
+        let err = parse_recent_query(&params(&[("platform", "jira"), ("status", "meh")])).expect_err("bad");
+        assert_eq!(err.len(), 2);
+    }
+
+    #[test]
+    fn status_words_expand_to_states() {
+        let q = parse_recent_query(&params(&[("status", "pending")])).expect("valid");
+        assert_eq!(q.statuses, vec![Status::PendingApproval, Status::Queued, Status::Retrying]);
+        let q = parse_recent_query(&params(&[("status", "success,retrying")])).expect("valid");
+        assert_eq!(q.statuses, vec![Status::Success, Status::Retrying]);
+    }
+
+    #[test]
+    fn dates_accept_timestamps_and_whole_days() {
+        let q = parse_recent_query(&params(&[("startDate", "2025-10-17"), ("endDate", "2025-10-17")])).expect("valid");
+        assert!(q.start < q.end);
+        let err = parse_recent_query(&params(&[("startDate", "2025-10-18"), ("endDate", "2025-10-17")])).expect_err("order");
+        assert_eq!(err[0].field, "query.startDate");
+    }
+}
