@@ -1,1 +1,15 @@
-//! placeholder
+//! The `baton` binary's library: the local runtime that `baton serve` starts and that the
+//! black-box tests drive in-process.
+//!
+//! - [`embedded`]: the DynamoDB emulator on its own thread and loopback port.
+//! - [`scheduler`]: `LocalQueue`, per-priority lanes with their own workers.
+//! - [`feed`]: the local change feed (old/new image of each write → events → notifier).
+//! - [`runtime`]: the composition root: `Runtime::start(ServeOptions)`.
+
+pub mod embedded;
+pub mod feed;
+pub mod runtime;
+pub mod scheduler;
+
+pub use embedded::DataLocation;
+pub use runtime::{Runtime, ServeOptions};

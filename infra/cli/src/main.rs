@@ -1,1 +1,110 @@
-fn main() {}
+//! `baton`: the command line. `baton serve` runs the local runtime.
+
+use anyhow::Context;
+use baton_aws::config::StoreConfig;
+use baton_cli::embedded::default_data_dir;
+use baton_cli::scheduler::DEFAULT_WORKERS;
+use baton_cli::{DataLocation, Runtime, ServeOptions};
+use baton_domain::model::Priority;
+use baton_platforms::PlatformSettings;
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "baton", version, about = "Baton: the orchestration layer of the AI operations command center")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole system locally: REST + WebSocket on one port, embedded DynamoDB, workers.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Address to listen on. Baton has no authentication yet: keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Directory of the database file.
+    #[arg(long, conflicts_with = "memory")]
+    data_dir: Option<PathBuf>,
+    /// Keep everything in memory (lost on exit).
+    #[arg(long)]
+    memory: bool,
+    /// Workers per priority, e.g. `critical=8,high=8,normal=16,low=8`.
+    #[arg(long, value_parser = parse_workers)]
+    workers: Option<[u32; 4]>,
+}
+
+fn parse_workers(text: &str) -> Result<[u32; 4], String> {
+    let mut workers = DEFAULT_WORKERS;
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (name, count) = part.split_once('=').ok_or_else(|| format!("'{part}': expected priority=count"))?;
+        let priority = Priority::parse(name.trim())
+            .ok_or_else(|| format!("'{name}' is not a priority; allowed: {}", Priority::allowed()))?;
+        let count: u32 = count.trim().parse().map_err(|_| format!("'{count}' is not a whole number"))?;
+        if !(1..=256).contains(&count) {
+            return Err(format!("{name}: between 1 and 256 workers"));
+        }
+        workers[priority.index()] = count;
+    }
+    Ok(workers)
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info,dynoxide=error"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_logging();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let data = if args.memory {
+                DataLocation::Memory
+            } else {
+                DataLocation::Dir(args.data_dir.unwrap_or_else(|| default_data_dir().to_path_buf()))
+            };
+            let opts = ServeOptions {
+                bind: args.bind,
+                port: args.port,
+                data,
+                platforms: PlatformSettings::from_env(),
+                workers: args.workers.unwrap_or(DEFAULT_WORKERS),
+                store: StoreConfig::from_env()?,
+            };
+            let runtime = Runtime::start(opts).await.context("starting baton")?;
+            println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tracing::info!("stopping: letting running attempts finish");
+            runtime.stop().await;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_counts_parse_per_priority() {
+        assert_eq!(parse_workers("critical=2,low=1").expect("valid"), [2, 8, 16, 1]);
+        assert!(parse_workers("urgent=2").is_err());
+        assert!(parse_workers("low=0").is_err());
+    }
+}

@@ -75,6 +75,6 @@ pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError>
         return Err(ApiError::field("body", "required: a JSON object"));
     }
     serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::field("body", format!("is not valid JSON (line {}, column {}): {e}", e.line(), e.column()))
+        ApiError::field("body", format!("is not valid JSON: {e}"))
     })
 }

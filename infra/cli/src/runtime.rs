@@ -1,0 +1,200 @@
+//! `baton serve`: the whole system in one process — the same router, store adapter, use cases
+//! and event derivation as the Lambdas, on the embedded emulator and an in-process scheduler.
+
+use anyhow::Context;
+use baton_aws::config::StoreConfig;
+use baton_aws::store::DynamoActionStore;
+use baton_aws::{local_dynamodb_client, tables};
+use baton_domain::events::{ByPriority, QueueSnapshot, queue_updated};
+use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, SystemClock};
+use baton_domain::usecases::{Executor, Submitter, recover};
+use baton_http::hub::Hub;
+use baton_http::{AppState, router};
+use baton_platforms::PlatformSettings;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::embedded::{DataLocation, EmbeddedDynamo};
+use crate::feed::{ChangeFeed, FeedingStore};
+use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
+
+/// How often `queue:updated` may be sent (only when the depth changed).
+const QUEUE_UPDATE_EVERY: Duration = Duration::from_millis(500);
+/// Added to an action's timeout to form its lease.
+const LEASE_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: IpAddr,
+    pub port: u16,
+    pub data: DataLocation,
+    pub platforms: PlatformSettings,
+    pub workers: [u32; 4],
+    pub store: StoreConfig,
+}
+
+impl ServeOptions {
+    /// In memory on an ephemeral loopback port, no credentials: for tests.
+    pub fn ephemeral() -> Self {
+        Self {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            data: DataLocation::Memory,
+            platforms: PlatformSettings::from_lookup(|_| None),
+            workers: DEFAULT_WORKERS,
+            store: StoreConfig::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid")),
+        }
+    }
+}
+
+pub struct Runtime {
+    pub addr: SocketAddr,
+    pub dynamodb_endpoint: String,
+    pub boot_id: String,
+    pub hub: Arc<Hub>,
+    pub queue: Arc<LocalQueue>,
+    shutdown: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+    dynamo: EmbeddedDynamo,
+}
+
+async fn publish_queue_updates(queue: Arc<LocalQueue>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>) {
+    let mut last: Option<[u64; 4]> = None;
+    let mut every = tokio::time::interval(QUEUE_UPDATE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        let stats = queue.stats().await;
+        if last == Some(stats.depth) {
+            continue;
+        }
+        last = Some(stats.depth);
+        let snapshot = QueueSnapshot {
+            total_queued: stats.depth.iter().sum(),
+            by_priority: ByPriority::from_array(stats.depth),
+            avg_wait_time: stats.avg_wait_ms,
+            worker_utilization: stats.utilization(),
+        };
+        notifier.notify(vec![queue_updated(&snapshot, clock.now())]).await;
+    }
+}
+
+impl Runtime {
+    pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
+        let dynamo = EmbeddedDynamo::start(&opts.data)?;
+        let client = local_dynamodb_client(&dynamo.endpoint);
+        tables::ACTIONS
+            .ensure(&client, &opts.store.actions_table)
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("preparing the actions table")?;
+
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let hub = Arc::new(Hub::default());
+        let notifier: Arc<dyn Notifier> = hub.clone();
+        let (feed, feed_task) = ChangeFeed::start(notifier.clone());
+        let dynamo_store: Arc<dyn ActionStore> =
+            Arc::new(DynamoActionStore::new(client, &opts.store.actions_table, opts.store.retention));
+        let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed));
+        let queue = Arc::new(LocalQueue::new(opts.workers));
+
+        let boot_id = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let worker_prefix = format!("{boot_id}/");
+        // The table is the truth: whatever a previous run left unfinished is work again.
+        let recovered = recover(store.as_ref(), clock.as_ref(), &worker_prefix).await?;
+        let recovered_count = recovered.len();
+        for (item, delay) in recovered {
+            queue.enqueue(item, delay).await?;
+        }
+
+        let executor = Executor {
+            store: store.clone(),
+            platforms: Arc::new(opts.platforms.registry()),
+            clock: clock.clone(),
+            worker_id: String::new(),
+            lease_grace: LEASE_GRACE,
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let workers = queue.spawn_workers(&executor, &worker_prefix, shutdown_rx.clone());
+
+        let state = AppState {
+            submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() },
+            store,
+            queue: queue.clone(),
+            hub: Some(hub.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(opts.bind, opts.port))
+            .await
+            .with_context(|| format!("binding {}:{}", opts.bind, opts.port))?;
+        let addr = listener.local_addr()?;
+        let mut server_shutdown = shutdown_rx;
+        let app = router(state);
+        let server = tokio::spawn(async move {
+            let stop = async move {
+                let _ = server_shutdown.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        let ticker = tokio::spawn(publish_queue_updates(queue.clone(), notifier, clock));
+        info!(
+            %addr,
+            data = %opts.data.describe(),
+            recovered = recovered_count,
+            platforms = ?opts.platforms.configured(),
+            "baton is serving"
+        );
+        Ok(Runtime {
+            addr,
+            dynamodb_endpoint: dynamo.endpoint.clone(),
+            boot_id,
+            hub,
+            queue,
+            shutdown,
+            workers,
+            background: vec![feed_task, ticker],
+            server,
+            dynamo,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful stop: workers finish the attempt they are on, the server drains, the database
+    /// is closed.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
+        let _ = self.server.await;
+        for t in self.background {
+            t.abort();
+        }
+        let dynamo = self.dynamo;
+        let _ = tokio::task::spawn_blocking(move || dynamo.stop()).await;
+    }
+
+    /// Abrupt stop, as a crash would leave things: every task is dropped mid-flight. Only the
+    /// database is closed cleanly (a real crash leaves SQLite's WAL to recover on open).
+    pub async fn crash(self) {
+        for w in &self.workers {
+            w.abort();
+        }
+        self.server.abort();
+        for t in &self.background {
+            t.abort();
+        }
+        let dynamo = self.dynamo;
+        let _ = tokio::task::spawn_blocking(move || dynamo.stop()).await;
+    }
+}

@@ -1,0 +1,268 @@
+//! `LocalQueue`: the in-process stand-in for the four SQS priority queues and their event
+//! source mappings. Each priority is a lane with its own workers, so a backlog of `low`
+//! never delays `critical` — priority is capacity, not ordering (DESIGN §2).
+//!
+//! It holds only "work on action X"; the table is the truth, and on start the runtime
+//! re-enqueues every non-terminal action it finds there.
+
+use async_trait::async_trait;
+use baton_domain::model::{Priority, WorkItem};
+use baton_domain::policy::ewma;
+use baton_domain::ports::{ActionQueue, QueueError, QueueStats};
+use baton_domain::usecases::{Executor, Outcome};
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{error, warn};
+
+/// Workers per priority unless configured: critical, high, normal, low.
+pub const DEFAULT_WORKERS: [u32; 4] = [8, 8, 16, 8];
+/// Redelivery delay after the store was unavailable.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+/// Redelivery delay after an unexpected, non-transient failure (kept: nothing is dropped).
+const STUCK_RETRY: Duration = Duration::from_secs(30);
+
+struct Delayed {
+    at: Instant,
+    seq: u64,
+    item: WorkItem,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Delayed {
+    /// Reversed, so the `BinaryHeap` (a max-heap) pops the earliest first.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+#[derive(Default)]
+struct LaneState {
+    /// Items ready now, with the moment they became ready.
+    ready: VecDeque<(WorkItem, Instant)>,
+    delayed: BinaryHeap<Delayed>,
+    seq: u64,
+}
+
+enum Take {
+    Item(WorkItem, Instant),
+    /// Nothing ready; the earliest delayed item falls due then (if any).
+    Wait(Option<Instant>),
+}
+
+impl LaneState {
+    fn take(&mut self, now: Instant) -> Take {
+        while self.delayed.peek().is_some_and(|d| d.at <= now) {
+            if let Some(d) = self.delayed.pop() {
+                self.ready.push_back((d.item, d.at));
+            }
+        }
+        match self.ready.pop_front() {
+            Some((item, since)) => Take::Item(item, since),
+            None => Take::Wait(self.delayed.peek().map(|d| d.at)),
+        }
+    }
+
+    fn depth(&self) -> u64 {
+        (self.ready.len() + self.delayed.len()) as u64
+    }
+}
+
+#[derive(Default)]
+struct Lane {
+    state: Mutex<LaneState>,
+    wake: Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub struct LocalQueue {
+    lanes: [Lane; 4],
+    capacity: [u32; 4],
+    busy: AtomicU32,
+    avg_execution_ms: Mutex<Option<f64>>,
+    avg_wait_ms: Mutex<Option<f64>>,
+}
+
+impl LocalQueue {
+    pub fn new(capacity: [u32; 4]) -> Self {
+        Self {
+            lanes: Default::default(),
+            capacity: capacity.map(|c| c.max(1)),
+            busy: AtomicU32::new(0),
+            avg_execution_ms: Mutex::new(None),
+            avg_wait_ms: Mutex::new(None),
+        }
+    }
+
+    fn push(&self, item: WorkItem, delay: Duration) {
+        let lane = &self.lanes[item.priority.index()];
+        {
+            let mut state = lock(&lane.state);
+            let now = Instant::now();
+            if delay.is_zero() {
+                state.ready.push_back((item, now));
+            } else {
+                state.seq += 1;
+                let seq = state.seq;
+                state.delayed.push(Delayed { at: now + delay, seq, item });
+            }
+        }
+        lane.wake.notify_one();
+    }
+
+    /// Starts `capacity` workers per priority, each with its own worker id.
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        executor: &Executor,
+        worker_prefix: &str,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let mut handles = Vec::new();
+        for p in Priority::ALL.iter().copied() {
+            for n in 0..self.capacity[p.index()] {
+                let mut executor = executor.clone();
+                executor.worker_id = format!("{worker_prefix}{p}-{n}");
+                let queue = Arc::clone(self);
+                let shutdown = shutdown.clone();
+                handles.push(tokio::spawn(async move { queue.work(p, executor, shutdown).await }));
+            }
+        }
+        handles
+    }
+
+    async fn work(self: Arc<Self>, priority: Priority, executor: Executor, mut shutdown: watch::Receiver<bool>) {
+        let lane = &self.lanes[priority.index()];
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let taken = lock(&lane.state).take(Instant::now());
+            let (item, ready_since) = match taken {
+                Take::Item(item, since) => {
+                    // More may be waiting: pass the wake-up on rather than rely on one permit.
+                    if lock(&lane.state).depth() > 0 {
+                        lane.wake.notify_one();
+                    }
+                    (item, since)
+                }
+                Take::Wait(deadline) => {
+                    let sleep = async {
+                        match deadline {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = lane.wake.notified() => {}
+                        _ = sleep => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            let started = Instant::now();
+            {
+                let mut w = lock(&self.avg_wait_ms);
+                *w = Some(ewma(*w, (started - ready_since).as_secs_f64() * 1000.0));
+            }
+            self.busy.fetch_add(1, Ordering::Relaxed);
+            let outcome = executor.execute(&item).await;
+            self.busy.fetch_sub(1, Ordering::Relaxed);
+            {
+                let mut e = lock(&self.avg_execution_ms);
+                *e = Some(ewma(*e, started.elapsed().as_secs_f64() * 1000.0));
+            }
+            match outcome {
+                Ok(Outcome::RetryIn(delay) | Outcome::NotYet(delay)) => self.push(item, delay),
+                Ok(Outcome::Completed | Outcome::Failed(_) | Outcome::Skipped(_)) => {}
+                Err(e) if e.is_retriable() => {
+                    warn!(action_id = %item.action_id, error = %e, "store unavailable; will try again");
+                    self.push(item, STORE_RETRY);
+                }
+                Err(e) => {
+                    error!(action_id = %item.action_id, error = %e, "execution failed unexpectedly; will try again");
+                    self.push(item, STUCK_RETRY);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ActionQueue for LocalQueue {
+    async fn enqueue(&self, item: WorkItem, delay: Duration) -> Result<(), QueueError> {
+        self.push(item, delay);
+        Ok(())
+    }
+
+    async fn stats(&self) -> QueueStats {
+        let mut depth = [0u64; 4];
+        for p in Priority::ALL {
+            depth[p.index()] = lock(&self.lanes[p.index()].state).depth();
+        }
+        QueueStats {
+            depth,
+            capacity: self.capacity,
+            busy: self.busy.load(Ordering::Relaxed),
+            avg_execution_ms: lock(&self.avg_execution_ms).unwrap_or(0.0).round() as u64,
+            avg_wait_ms: lock(&self.avg_wait_ms).unwrap_or(0.0).round() as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, p: Priority) -> WorkItem {
+        WorkItem { action_id: id.into(), priority: p }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_items_come_out_in_due_order_after_ready_ones() {
+        let q = LocalQueue::new([1, 1, 1, 1]);
+        q.push(item("late", Priority::Low), Duration::from_secs(5));
+        q.push(item("soon", Priority::Low), Duration::from_secs(1));
+        q.push(item("now", Priority::Low), Duration::ZERO);
+        let lane = &q.lanes[Priority::Low.index()];
+        let start = Instant::now();
+        let ids = |t: Take| match t {
+            Take::Item(i, _) => i.action_id,
+            Take::Wait(_) => "wait".into(),
+        };
+        assert_eq!(ids(lock(&lane.state).take(start)), "now");
+        assert_eq!(ids(lock(&lane.state).take(start)), "wait");
+        assert_eq!(ids(lock(&lane.state).take(start + Duration::from_secs(6))), "soon");
+        assert_eq!(ids(lock(&lane.state).take(start + Duration::from_secs(6))), "late");
+        assert_eq!(q.stats().await.depth, [0, 0, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn depth_is_counted_per_priority() {
+        let q = LocalQueue::new(DEFAULT_WORKERS);
+        q.push(item("a", Priority::Critical), Duration::ZERO);
+        q.push(item("b", Priority::Low), Duration::from_secs(9));
+        q.push(item("c", Priority::Low), Duration::ZERO);
+        let stats = q.stats().await;
+        assert_eq!(stats.depth, [1, 0, 0, 2]);
+        assert_eq!(stats.capacity, DEFAULT_WORKERS);
+    }
+}
