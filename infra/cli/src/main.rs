@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
                 platforms: PlatformSettings::from_env(),
                 workers: args.workers.unwrap_or(DEFAULT_WORKERS),
                 store: StoreConfig::from_env()?,
+                dynamodb_calls: None,
             };
             let runtime = Runtime::start(opts).await.context("starting baton")?;
             println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);

@@ -2,6 +2,7 @@
 //! and event derivation as the Lambdas, on the embedded emulator and an in-process scheduler.
 
 use anyhow::Context;
+use baton_aws::calls::CallCounter;
 use baton_aws::config::StoreConfig;
 use baton_aws::store::DynamoActionStore;
 use baton_aws::{local_dynamodb_client, tables};
@@ -35,6 +36,8 @@ pub struct ServeOptions {
     pub platforms: PlatformSettings,
     pub workers: [u32; 4],
     pub store: StoreConfig,
+    /// Counts the runtime's DynamoDB calls (benchmarks, tests).
+    pub dynamodb_calls: Option<CallCounter>,
 }
 
 impl ServeOptions {
@@ -47,6 +50,7 @@ impl ServeOptions {
             platforms: PlatformSettings::from_lookup(|_| None),
             workers: DEFAULT_WORKERS,
             store: StoreConfig::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid")),
+            dynamodb_calls: None,
         }
     }
 }
@@ -88,7 +92,7 @@ async fn publish_queue_updates(queue: Arc<LocalQueue>, notifier: Arc<dyn Notifie
 impl Runtime {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
         let dynamo = EmbeddedDynamo::start(&opts.data)?;
-        let client = local_dynamodb_client(&dynamo.endpoint);
+        let client = local_dynamodb_client(&dynamo.endpoint, opts.dynamodb_calls.clone());
         tables::ACTIONS
             .ensure(&client, &opts.store.actions_table)
             .await

@@ -1,6 +1,7 @@
 //! Baton's AWS adapters.
 //!
 //! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
+//! - [`calls`]: `CallCounter`, an SDK interceptor counting API calls by operation.
 //! - [`codec`]: JSON ⇄ DynamoDB attribute values.
 //! - [`store`]: `DynamoActionStore`, the actions table (the one place DynamoDB errors are classified).
 //! - [`sqs`]: `SqsActionQueue`, one queue per priority.
@@ -8,6 +9,7 @@
 //!
 //! Depends on the domain only; never on the HTTP layer or a platform client.
 
+pub mod calls;
 pub mod codec;
 pub mod config;
 pub mod sqs;
@@ -18,12 +20,15 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 /// A DynamoDB client for a local endpoint (the embedded emulator): fixed region and
 /// throwaway credentials, since the emulator checks neither.
-pub fn local_dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+pub fn local_dynamodb_client(endpoint: &str, counter: Option<calls::CallCounter>) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("baton-local", "baton-local", None, None, "baton-local"))
-        .build();
+        .credentials_provider(Credentials::new("baton-local", "baton-local", None, None, "baton-local"));
+    if let Some(counter) = counter {
+        config = config.interceptor(counter);
+    }
+    let config = config.build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

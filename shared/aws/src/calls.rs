@@ -1,0 +1,59 @@
+//! `CallCounter`: an SDK interceptor that counts AWS API calls by operation (every attempt,
+//! retries included), for the benchmarks' "writes per action" and the tests' "no Scan".
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl CallCounter {
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    pub fn get(&self, operation: &str) -> u64 {
+        self.snapshot().get(operation).copied().unwrap_or(0)
+    }
+
+    pub fn reset(&self) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.clear();
+        }
+    }
+
+    /// DynamoDB operations that write an item.
+    pub fn writes(&self) -> u64 {
+        ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"].iter().map(|op| self.get(op)).sum()
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        // JSON-protocol services name the operation in `X-Amz-Target: Service_Version.Operation`.
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("unknown")
+            .to_owned();
+        if let Ok(mut c) = self.counts.lock() {
+            *c.entry(op).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+}
