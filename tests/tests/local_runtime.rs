@@ -57,7 +57,10 @@ async fn actions_of_each_priority_go_queued_executing_completed_with_the_exact_p
                 "priority": {"select": {"name": "High"}}
             }
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"object": "page", "id": "page-123", "url": "https://www.notion.so/page-123"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": "page", "id": "page-123", "url": "https://www.notion.so/page-123"})),
+        )
         .expect(1)
         .mount(&platforms.notion)
         .await;
@@ -122,7 +125,12 @@ async fn a_server_error_is_retried_and_the_action_completes_with_one_retry() {
         .expect(1)
         .mount(&platforms.slack)
         .await;
-    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(slack_ok()).expect(1).mount(&platforms.slack).await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(slack_ok())
+        .expect(1)
+        .mount(&platforms.slack)
+        .await;
     let app = app(&platforms).await;
     let mut ws = app.ws().await.expect("ws");
     let id = app.submit(slack_notify("high", "#ops", "retry me")).await.expect("accepted");
@@ -146,7 +154,11 @@ async fn a_rate_limit_with_retry_after_is_honoured() {
         .with_priority(1)
         .mount(&platforms.slack)
         .await;
-    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(slack_ok()).mount(&platforms.slack).await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(slack_ok())
+        .mount(&platforms.slack)
+        .await;
     let app = app(&platforms).await;
     let mut ws = app.ws().await.expect("ws");
     let id = app.submit(slack_notify("normal", "#ops", "busy")).await.expect("accepted");
@@ -211,10 +223,8 @@ async fn a_critical_action_overtakes_a_backlog_of_two_thousand_low_ones() {
     ws.subscribe(&["action:completed"], &[]).await.expect("subscribed");
     let submitted_at = Utc::now();
     let critical = app.submit(slack_notify("critical", "#incident", "now")).await.expect("accepted");
-    let frames = ws
-        .collect_until(WITHIN, |f| f["data"]["actionId"] == critical.as_str())
-        .await
-        .expect("critical completes");
+    let frames =
+        ws.collect_until(WITHIN, |f| f["data"]["actionId"] == critical.as_str()).await.expect("critical completes");
     let critical_done = time(&frames.last().expect("frame")["data"]["timestamp"]);
     let lows_meanwhile = frames
         .iter()
@@ -250,14 +260,32 @@ async fn bad_input_gets_the_envelope_with_the_right_code_and_field() {
     expect(s, &b, 400, "VALIDATION_ERROR", Some("body"));
     let (s, b) = app.post_raw("/api/actions", "").await.expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("body"));
-    let (s, b) = app.post("/api/actions", &json!({"action": {"type": "notify", "platform": "slack",
-        "priority": 1, "data": {"channel": "#a", "text": "t"}}})).await.expect("post");
+    let (s, b) = app
+        .post(
+            "/api/actions",
+            &json!({"action": {"type": "notify", "platform": "slack",
+        "priority": 1, "data": {"channel": "#a", "text": "t"}}}),
+        )
+        .await
+        .expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("action.priority"));
-    let (s, b) = app.post("/api/actions", &json!({"action": {"type": "create", "platform": "notion",
-        "priority": "normal", "data": {"title": "t"}}})).await.expect("post");
+    let (s, b) = app
+        .post(
+            "/api/actions",
+            &json!({"action": {"type": "create", "platform": "notion",
+        "priority": "normal", "data": {"title": "t"}}}),
+        )
+        .await
+        .expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("action.data.database_id"));
-    let (s, b) = app.post("/api/actions", &json!({"action": {"type": "notify", "platform": "myspace",
-        "priority": "normal", "data": {}}})).await.expect("post");
+    let (s, b) = app
+        .post(
+            "/api/actions",
+            &json!({"action": {"type": "notify", "platform": "myspace",
+        "priority": "normal", "data": {}}}),
+        )
+        .await
+        .expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("action.platform"));
     assert!(b["error"]["message"].as_str().unwrap_or_default().contains("notion, trello, slack, drive, sheets"));
 
@@ -273,21 +301,36 @@ async fn bad_input_gets_the_envelope_with_the_right_code_and_field() {
     expect(s, &b, 400, "VALIDATION_ERROR", Some("query.limit"));
     let (s, b) = app.post("/api/events", &json!({"event": "action:explode", "data": {}})).await.expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("event"));
-    let (s, b) = app.post("/api/events", &json!({"event": "action:ready", "data": {"action": {"type": "notify",
-        "platform": "slack", "priority": "low", "data": {"channel": "#a"}}}})).await.expect("post");
+    let (s, b) = app
+        .post(
+            "/api/events",
+            &json!({"event": "action:ready", "data": {"action": {"type": "notify",
+        "platform": "slack", "priority": "low", "data": {"channel": "#a"}}}}),
+        )
+        .await
+        .expect("post");
     expect(s, &b, 400, "VALIDATION_ERROR", Some("data.action.data.text"));
 
-    let id = app.submit(json!({"id": "dup-1", "type": "notify", "platform": "slack", "priority": "low",
-        "dryRun": true, "data": {"channel": "#a", "text": "t"}})).await.expect("first");
-    let (s, b) = app.post("/api/actions", &json!({"action": {"id": id, "type": "notify", "platform": "slack",
-        "priority": "low", "data": {"channel": "#a", "text": "t"}}})).await.expect("post");
+    let id = app
+        .submit(json!({"id": "dup-1", "type": "notify", "platform": "slack", "priority": "low",
+        "dryRun": true, "data": {"channel": "#a", "text": "t"}}))
+        .await
+        .expect("first");
+    let (s, b) = app
+        .post(
+            "/api/actions",
+            &json!({"action": {"id": id, "type": "notify", "platform": "slack",
+        "priority": "low", "data": {"channel": "#a", "text": "t"}}}),
+        )
+        .await
+        .expect("post");
     expect(s, &b, 409, "DUPLICATE_ERROR", None);
 
     let resp = app.http.delete(format!("{}/api/actions", app.base)).send().await.expect("delete");
     assert_eq!(resp.status().as_u16(), 405);
 
     let mut ws = app.ws().await.expect("ws");
-    let mut error_reply = async |ws: &mut baton_tests::WsClient| {
+    let error_reply = async |ws: &mut baton_tests::WsClient| {
         let frames = ws.collect_until(WITHIN, |f| f["event"] == "error").await.expect("reply");
         frames.last().cloned().unwrap_or_default()
     };
@@ -324,11 +367,18 @@ async fn dry_runs_store_the_exact_request_and_the_ingress_envelope_works_over_ht
 #[tokio::test]
 async fn recent_lists_newest_first_with_filters_and_the_contract_shape() {
     let platforms = Platforms::start().await;
-    Mock::given(method("POST")).and(path("/api/chat.postMessage")).and(body_partial_json(json!({"channel": "#ok"})))
-        .respond_with(slack_ok()).mount(&platforms.slack).await;
-    Mock::given(method("POST")).and(path("/api/chat.postMessage")).and(body_partial_json(json!({"channel": "#gone"})))
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(body_partial_json(json!({"channel": "#ok"})))
+        .respond_with(slack_ok())
+        .mount(&platforms.slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .and(body_partial_json(json!({"channel": "#gone"})))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"})))
-        .mount(&platforms.slack).await;
+        .mount(&platforms.slack)
+        .await;
     let app = app(&platforms).await;
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -341,10 +391,13 @@ async fn recent_lists_newest_first_with_filters_and_the_contract_shape() {
     let (s, page) = app.get("/api/actions/recent?limit=2&offset=1&platform=slack&status=success").await.expect("get");
     assert_eq!(s, 200, "{page}");
     assert_eq!((page["total"].as_u64(), page["limit"].as_u64(), page["offset"].as_u64()), (Some(5), Some(2), Some(1)));
-    let listed: Vec<&str> = page["actions"].as_array().expect("actions").iter().filter_map(|a| a["id"].as_str()).collect();
+    let listed: Vec<&str> =
+        page["actions"].as_array().expect("actions").iter().filter_map(|a| a["id"].as_str()).collect();
     assert_eq!(listed, [ids[3].as_str(), ids[2].as_str()], "newest first, after the offset");
     let first = &page["actions"][0];
-    for key in ["id", "type", "platform", "priority", "status", "retries", "timestamp", "executionTime", "queueTime", "result"] {
+    for key in
+        ["id", "type", "platform", "priority", "status", "retries", "timestamp", "executionTime", "queueTime", "result"]
+    {
         assert!(!first[key].is_null(), "{key} missing in {first}");
     }
     let (_, failed) = app.get("/api/actions/recent?status=failed").await.expect("get");
@@ -369,8 +422,10 @@ async fn a_client_that_stops_reading_is_disconnected_and_execution_goes_on() {
     // Large frames, so the kernel's socket buffers fill and the hub's buffer has to take the rest.
     let text = "x".repeat(8 * 1024);
     let submit_all = futures_util::stream::iter(0..1000)
-        .map(|i| app.submit(json!({"type": "notify", "platform": "slack", "priority": "normal", "dryRun": true,
-                                   "data": {"channel": "#a", "text": format!("{i} {text}")}})))
+        .map(|i| {
+            app.submit(json!({"type": "notify", "platform": "slack", "priority": "normal", "dryRun": true,
+                                   "data": {"channel": "#a", "text": format!("{i} {text}")}}))
+        })
         .buffered(16)
         .map(|r| r.expect("accepted"))
         .collect::<Vec<String>>();

@@ -5,10 +5,10 @@
 //! long-lived database because it grows without bound and slows every write (DESIGN §8).
 
 use async_trait::async_trait;
+use baton_domain::StoreError;
 use baton_domain::events::{Event, derive_events};
 use baton_domain::model::{Action, Priority};
 use baton_domain::ports::{ActionStore, ChangeListener, Notifier, Page, RecentPage, RecentQuery};
-use baton_domain::StoreError;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -47,7 +47,12 @@ impl ActionStore for FeedingStore {
         self.inner.recent(query).await
     }
 
-    async fn pending(&self, priority: Priority, limit: usize, after: Option<String>) -> Result<Page<Action>, StoreError> {
+    async fn pending(
+        &self,
+        priority: Priority,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Action>, StoreError> {
         self.inner.pending(priority, limit, after).await
     }
 }

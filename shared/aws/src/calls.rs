@@ -28,7 +28,10 @@ impl CallCounter {
 
     /// DynamoDB operations that write an item.
     pub fn writes(&self) -> u64 {
-        ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"].iter().map(|op| self.get(op)).sum()
+        ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]
+            .iter()
+            .map(|op| self.get(op))
+            .sum()
     }
 }
 

@@ -49,9 +49,7 @@ pub fn to_item(value: &Value) -> Item {
 }
 
 pub fn from_item(item: &Item) -> Result<Value, String> {
-    Ok(Value::Object(
-        item.iter().map(|(k, v)| Ok((k.clone(), from_attr(v)?))).collect::<Result<Map<_, _>, String>>()?,
-    ))
+    Ok(Value::Object(item.iter().map(|(k, v)| Ok((k.clone(), from_attr(v)?))).collect::<Result<Map<_, _>, String>>()?))
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@ impl StoreConfig {
             Some(v) => match v.parse::<u64>() {
                 Ok(d) if (1..=3650).contains(&d) => d,
                 _ => {
-                    problems.push(format!("BATON_RETENTION_DAYS must be a whole number of days from 1 to 3650, got {v:?}"));
+                    problems
+                        .push(format!("BATON_RETENTION_DAYS must be a whole number of days from 1 to 3650, got {v:?}"));
                     30
                 }
             },

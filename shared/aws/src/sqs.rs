@@ -77,9 +77,7 @@ impl ActionQueue for SqsActionQueue {
                     continue;
                 }
             };
-            let num = |name: QueueAttributeName| -> u64 {
-                attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0)
-            };
+            let num = |name: QueueAttributeName| -> u64 { attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0) };
             stats.depth[p.index()] = num(QueueAttributeName::ApproximateNumberOfMessages)
                 + num(QueueAttributeName::ApproximateNumberOfMessagesDelayed);
             stats.busy += num(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) as u32;

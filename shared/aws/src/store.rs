@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use baton_domain::StoreError;
 use baton_domain::model::{Action, Priority, Status};
 use baton_domain::ports::{ActionStore, Page, RecentPage, RecentQuery};
-use baton_domain::StoreError;
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -95,7 +95,10 @@ impl DynamoActionStore {
         serde_json::from_value(value).map_err(|e| StoreError::Internal(format!("malformed action item: {e}")))
     }
 
-    fn recent_filter(&self, q: &RecentQuery) -> (Option<String>, HashMap<String, String>, HashMap<String, AttributeValue>) {
+    fn recent_filter(
+        &self,
+        q: &RecentQuery,
+    ) -> (Option<String>, HashMap<String, String>, HashMap<String, AttributeValue>) {
         let mut parts = Vec::new();
         let mut names = HashMap::new();
         let mut values = HashMap::new();
@@ -116,63 +119,76 @@ impl DynamoActionStore {
         (expr, names, values)
     }
 
-    /// Queries one day of the recent index, newest first. With `count_only` only counts.
-    async fn query_day(
+    /// A query of one day of the recent index, newest first, between `bounds` (sort keys).
+    fn day_query(
         &self,
         day: &str,
-        lo: &str,
-        hi: &str,
+        bounds: (&str, &str),
         q: &RecentQuery,
-        count_only: bool,
-        mut skip: usize,
-        take: usize,
-    ) -> Result<(u64, Vec<Action>), StoreError> {
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let (filter, mut names, mut values) = self.recent_filter(q);
         names.insert("#day".into(), attr::DAY.into());
         names.insert("#time".into(), attr::TIME.into());
         values.insert(":day".into(), AttributeValue::S(day.into()));
-        values.insert(":lo".into(), AttributeValue::S(lo.into()));
-        values.insert(":hi".into(), AttributeValue::S(hi.into()));
+        values.insert(":lo".into(), AttributeValue::S(bounds.0.into()));
+        values.insert(":hi".into(), AttributeValue::S(bounds.1.into()));
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::RECENT)
+            .key_condition_expression("#day = :day AND #time BETWEEN :lo AND :hi")
+            .set_filter_expression(filter)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false)
+    }
+
+    /// How many actions of one day match.
+    async fn count_day(&self, day: &str, bounds: (&str, &str), q: &RecentQuery) -> Result<u64, StoreError> {
         let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .day_query(day, bounds, q)
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            count += resp.count().max(0) as u64;
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    /// Up to `take` matching actions of one day, newest first, after skipping `skip`.
+    async fn list_day(
+        &self,
+        day: &str,
+        bounds: (&str, &str),
+        q: &RecentQuery,
+        mut skip: usize,
+        take: usize,
+    ) -> Result<Vec<Action>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let mut req = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index::RECENT)
-                .key_condition_expression("#day = :day AND #time BETWEEN :lo AND :hi")
-                .set_filter_expression(filter.clone())
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start.take());
-            if count_only {
-                req = req.select(Select::Count);
-            }
-            let resp = req.send().await.map_err(classify)?;
-            count += resp.count().max(0) as u64;
-            if !count_only {
-                for item in resp.items() {
-                    if skip > 0 {
-                        skip -= 1;
-                        continue;
-                    }
-                    if out.len() < take {
-                        out.push(Self::decode(item)?);
-                    }
-                }
-                if out.len() >= take {
-                    break;
+            let resp =
+                self.day_query(day, bounds, q).set_exclusive_start_key(start.take()).send().await.map_err(classify)?;
+            for item in resp.items() {
+                if skip > 0 {
+                    skip -= 1;
+                } else if out.len() < take {
+                    out.push(Self::decode(item)?);
                 }
             }
             match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
+                Some(k) if !k.is_empty() && out.len() < take => start = Some(k.clone()),
+                _ => return Ok(out),
             }
         }
-        Ok((count, out))
     }
 }
 
@@ -238,14 +254,14 @@ impl ActionStore for DynamoActionStore {
         let mut actions = Vec::new();
         while day >= first_day {
             let key = day.format("%Y-%m-%d").to_string();
-            let (count, _) = self.query_day(&key, &lo, &hi, q, true, 0, 0).await?;
+            let count = self.count_day(&key, (&lo, &hi), q).await?;
             total += count;
             let want = q.limit.saturating_sub(actions.len());
             if want > 0 && count > 0 {
                 if (skip as u64) >= count {
                     skip -= count as usize;
                 } else {
-                    let (_, mut items) = self.query_day(&key, &lo, &hi, q, false, skip, want).await?;
+                    let mut items = self.list_day(&key, (&lo, &hi), q, skip, want).await?;
                     skip = 0;
                     actions.append(&mut items);
                 }
@@ -256,11 +272,16 @@ impl ActionStore for DynamoActionStore {
         Ok(RecentPage { actions, total })
     }
 
-    async fn pending(&self, priority: Priority, limit: usize, after: Option<String>) -> Result<Page<Action>, StoreError> {
+    async fn pending(
+        &self,
+        priority: Priority,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Action>, StoreError> {
         let start = match after {
             Some(cursor) => {
-                let keys: HashMap<String, String> = serde_json::from_str(&cursor)
-                    .map_err(|_| StoreError::Internal("bad pending cursor".into()))?;
+                let keys: HashMap<String, String> =
+                    serde_json::from_str(&cursor).map_err(|_| StoreError::Internal("bad pending cursor".into()))?;
                 Some(keys.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect::<Item>())
             }
             None => None,

@@ -261,10 +261,7 @@ mod tests {
     #[test]
     fn the_retriable_column_matches_the_contract() {
         let retriable: Vec<_> = ErrorCode::ALL.iter().filter(|c| c.is_retriable()).map(|c| c.as_str()).collect();
-        assert_eq!(
-            retriable,
-            ["RATE_LIMITED", "NETWORK_ERROR", "SERVICE_DOWN", "TIMEOUT_ERROR", "UNKNOWN_ERROR"]
-        );
+        assert_eq!(retriable, ["RATE_LIMITED", "NETWORK_ERROR", "SERVICE_DOWN", "TIMEOUT_ERROR", "UNKNOWN_ERROR"]);
     }
 
     #[test]

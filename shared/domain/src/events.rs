@@ -225,8 +225,8 @@ pub enum ClientMessage {
 
 /// Parses a client's WebSocket message; errors name the field.
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, FieldError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| FieldError::new("message", format!("must be JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| FieldError::new("message", format!("must be JSON: {e}")))?;
     match value.get("action").and_then(Value::as_str) {
         Some("ping") => Ok(ClientMessage::Ping),
         Some("subscribe") => {
@@ -241,7 +241,10 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, FieldError> {
                         if !known {
                             return Err(FieldError::new(
                                 format!("events[{i}]"),
-                                format!("unknown event {item}; known: {} (a trailing * matches a prefix)", EVENT_NAMES.join(", ")),
+                                format!(
+                                    "unknown event {item}; known: {} (a trailing * matches a prefix)",
+                                    EVENT_NAMES.join(", ")
+                                ),
                             ));
                         }
                         sub.events.push(pattern.to_owned());
@@ -432,7 +435,13 @@ mod tests {
     }
     #[test]
     fn subscriptions_filter_by_event_pattern_and_platform() {
-        let ev = |name: &str, platform| Event { event: name.into(), data: json!({}), id: "x".into(), ts: "t".into(), platform };
+        let ev = |name: &str, platform| Event {
+            event: name.into(),
+            data: json!({}),
+            id: "x".into(),
+            ts: "t".into(),
+            platform,
+        };
         let sub = Subscription { events: vec!["action:*".into()], platforms: vec![Platform::Notion] };
         assert!(sub.wants(&ev("action:completed", Some(Platform::Notion))));
         assert!(!sub.wants(&ev("action:completed", Some(Platform::Slack))));
@@ -446,11 +455,20 @@ mod tests {
         let sub = parse_client_message(r#"{"action":"subscribe","events":["action:*"],"platforms":["notion"]}"#);
         assert_eq!(
             sub.expect("valid"),
-            ClientMessage::Subscribe(Subscription { events: vec!["action:*".into()], platforms: vec![Platform::Notion] })
+            ClientMessage::Subscribe(Subscription {
+                events: vec!["action:*".into()],
+                platforms: vec![Platform::Notion]
+            })
         );
         assert_eq!(parse_client_message(r#"{"action":"ping"}"#).expect("ping"), ClientMessage::Ping);
-        assert_eq!(parse_client_message(r#"{"action":"subscribe","events":["nope"]}"#).expect_err("bad").field, "events[0]");
-        assert_eq!(parse_client_message(r#"{"action":"subscribe","platforms":["jira"]}"#).expect_err("bad").field, "platforms[0]");
+        assert_eq!(
+            parse_client_message(r#"{"action":"subscribe","events":["nope"]}"#).expect_err("bad").field,
+            "events[0]"
+        );
+        assert_eq!(
+            parse_client_message(r#"{"action":"subscribe","platforms":["jira"]}"#).expect_err("bad").field,
+            "platforms[0]"
+        );
         assert_eq!(parse_client_message("{").expect_err("bad").field, "message");
         assert_eq!(parse_client_message(r#"{"action":"dance"}"#).expect_err("bad").field, "action");
     }

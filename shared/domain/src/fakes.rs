@@ -81,12 +81,14 @@ impl ActionStore for MemoryStore {
         Ok(RecentPage { actions, total })
     }
 
-    async fn pending(&self, priority: Priority, limit: usize, after: Option<String>) -> Result<Page<Action>, StoreError> {
-        let mut all: Vec<Action> = lock(&self.items)
-            .values()
-            .filter(|a| a.priority == priority && !a.status.is_terminal())
-            .cloned()
-            .collect();
+    async fn pending(
+        &self,
+        priority: Priority,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Action>, StoreError> {
+        let mut all: Vec<Action> =
+            lock(&self.items).values().filter(|a| a.priority == priority && !a.status.is_terminal()).cloned().collect();
         all.sort_by(|a, b| a.ready_at().cmp(&b.ready_at()).then(a.id.cmp(&b.id)));
         let skip = after.and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
         let items: Vec<Action> = all.iter().skip(skip).take(limit).cloned().collect();
@@ -329,10 +331,7 @@ mod tests {
         slow.latency = Duration::from_secs(60);
         w.platform = Arc::new(slow);
         let id = w.submit(json!({"timeout": 1000, "retryConfig": {"maxRetries": 0}})).await;
-        assert_eq!(
-            w.executor("w").execute(&item(&id)).await.expect("ran"),
-            Outcome::Failed(ErrorCode::TimeoutError)
-        );
+        assert_eq!(w.executor("w").execute(&item(&id)).await.expect("ran"), Outcome::Failed(ErrorCode::TimeoutError));
     }
 
     #[tokio::test]

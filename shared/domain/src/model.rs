@@ -106,10 +106,7 @@ impl Priority {
 
 impl Status {
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Success | Status::Failed | Status::Cancelled | Status::Rejected | Status::Expired
-        )
+        matches!(self, Status::Success | Status::Failed | Status::Cancelled | Status::Rejected | Status::Expired)
     }
 
     /// Waiting for a worker (first attempt or a retry).
@@ -293,12 +290,7 @@ impl Action {
     }
 
     /// `queued | retrying | expired executing → executing`, owned by `worker` until the lease ends.
-    pub fn lease(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-    ) -> Result<Action, TransitionRefused> {
+    pub fn lease(&self, worker: &str, now: DateTime<Utc>, lease: Duration) -> Result<Action, TransitionRefused> {
         if !self.can_lease(now) {
             return Err(self.refuse("lease"));
         }

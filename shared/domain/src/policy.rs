@@ -71,7 +71,10 @@ mod tests {
     fn the_default_backoff_doubles_from_one_second_up_to_thirty() {
         let c = RetryConfig::default();
         let mid = |n| backoff(&c, n, 0.5).as_millis();
-        assert_eq!([mid(0), mid(1), mid(2), mid(3), mid(4), mid(5), mid(9)], [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+        assert_eq!(
+            [mid(0), mid(1), mid(2), mid(3), mid(4), mid(5), mid(9)],
+            [1000, 2000, 4000, 8000, 16000, 30000, 30000]
+        );
     }
 
     #[test]

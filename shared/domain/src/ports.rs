@@ -66,8 +66,12 @@ pub trait ActionStore: Send + Sync {
     async fn replace(&self, old: &Action, new: &Action) -> Result<(), StoreError>;
     async fn recent(&self, query: &RecentQuery) -> Result<RecentPage, StoreError>;
     /// Non-terminal actions of one priority (queued, retrying, executing), oldest first.
-    async fn pending(&self, priority: Priority, limit: usize, after: Option<String>)
-    -> Result<Page<Action>, StoreError>;
+    async fn pending(
+        &self,
+        priority: Priority,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Action>, StoreError>;
 }
 
 /// Per-priority numbers a queue can tell about itself.

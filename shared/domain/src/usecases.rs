@@ -69,11 +69,7 @@ impl Submitter {
             created_at: now,
             updated_at: now,
             queue_position: ahead + 1,
-            estimated_wait: estimated_wait(
-                ahead,
-                stats.capacity[new.priority.index()],
-                stats.avg_execution_ms,
-            ),
+            estimated_wait: estimated_wait(ahead, stats.capacity[new.priority.index()], stats.avg_execution_ms),
             not_before: None,
             worker_id: None,
             lease_until: None,

@@ -378,7 +378,7 @@ fn valid_id_chars(s: &str) -> bool {
 pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut root = Checker { errors: &mut errors, prefix: String::new() };
-    let Some(obj) = root.object(Some(body), "body").map(Clone::clone) else {
+    let Some(obj) = root.object(Some(body), "body").cloned() else {
         return Err(vec![FieldError::new("body", "must be a JSON object {\"action\": {...}}")]);
     };
     let top_correlation = root.opt_id(&obj, "correlationId");
@@ -799,8 +799,7 @@ mod tests {
     }
 
     fn fixtures() -> Value {
-        serde_json::from_str(include_str!("../../../../shared/fixtures/contract-examples.json"))
-            .expect("fixture json")
+        serde_json::from_str(include_str!("../../../../shared/fixtures/contract-examples.json")).expect("fixture json")
     }
 
     #[test]
@@ -849,8 +848,14 @@ mod tests {
         a["priority"] = json!("urgent");
         a["platform"] = json!("jira");
         let errs = errors_of(a);
-        assert!(errs.contains(&"action.platform: 'jira' is not allowed; allowed: notion, trello, slack, drive, sheets".into()));
-        assert!(errs.contains(&"action.priority: 'urgent' is not allowed; allowed: critical, high, normal, low".into()));
+        assert!(
+            errs.contains(
+                &"action.platform: 'jira' is not allowed; allowed: notion, trello, slack, drive, sheets".into()
+            )
+        );
+        assert!(
+            errs.contains(&"action.priority: 'urgent' is not allowed; allowed: critical, high, normal, low".into())
+        );
         let mut a = action("slack", "notify", json!({}));
         a["type"] = json!("explode");
         assert!(errors_of(a)[0].starts_with("action.type: 'explode' is not allowed; allowed: create, update"));
@@ -860,23 +865,64 @@ mod tests {
     fn each_schema_rejects_its_failure_modes() {
         let cases: Vec<(Value, &str)> = vec![
             (action("notion", "update", json!({"page_id": "p"})), "action.data.properties: required"),
-            (action("notion", "create", json!({"database_id": 7, "title": "t"})), "action.data.database_id: must be a string, got a number"),
-            (action("trello", "create", json!({"name": "n", "listId": "l", "due": "next tuesday"})), "action.data.due: must be an ISO 8601 date or timestamp"),
-            (action("trello", "create", json!({"name": "n", "listId": "l", "labels": ["ok", 3]})), "action.data.labels[1]: must be a string, got a number"),
+            (
+                action("notion", "create", json!({"database_id": 7, "title": "t"})),
+                "action.data.database_id: must be a string, got a number",
+            ),
+            (
+                action("trello", "create", json!({"name": "n", "listId": "l", "due": "next tuesday"})),
+                "action.data.due: must be an ISO 8601 date or timestamp",
+            ),
+            (
+                action("trello", "create", json!({"name": "n", "listId": "l", "labels": ["ok", 3]})),
+                "action.data.labels[1]: must be a string, got a number",
+            ),
             (action("trello", "update", json!({"listId": "l"})), "action.data.cardId: required"),
             (action("trello", "delete", json!({"cardIds": []})), "action.data.cardIds: must not be empty"),
             (action("slack", "notify", json!({"channel": "#a"})), "action.data.text: required"),
             (action("slack", "notify", json!({"channel": "", "text": "t"})), "action.data.channel: must not be empty"),
-            (action("slack", "notify", json!({"channel": "#a", "text": "t", "blocks": {}})), "action.data.blocks: must be an array of Block Kit blocks"),
+            (
+                action("slack", "notify", json!({"channel": "#a", "text": "t", "blocks": {}})),
+                "action.data.blocks: must be an array of Block Kit blocks",
+            ),
             (action("slack", "approve", json!({"channel": "#a", "reason": "r"})), "action.data.action: required"),
             (action("drive", "file", json!({"name": "n", "mimeType": "text/plain"})), "action.data.content: required"),
-            (action("drive", "file", json!({"name": "n", "content": "c", "mimeType": "m", "permissions": [{"type": "robot", "role": "reader"}]})), "action.data.permissions[0].type: 'robot' is not allowed; allowed: user, group, domain, anyone"),
-            (action("drive", "file", json!({"name": "n", "content": "c", "mimeType": "m", "permissions": [{"type": "user", "role": "reader"}]})), "action.data.permissions[0].emailAddress: required for type user or group"),
-            (action("sheets", "log", json!({"spreadsheetId": "s", "range": "A:E", "values": ["flat"]})), "action.data.values[0]: must be an array (a row), got a string"),
-            (action("sheets", "update", json!({"spreadsheetId": "s", "range": "A1"})), "action.data.value: required (or values)"),
-            (action("sheets", "update", json!({"spreadsheetId": "s", "range": "A1", "value": {"a": 1}})), "action.data.value: must be a string or a number, got an object"),
-            (action("notion", "notify", json!({})), "action.type: 'notify' is not supported on notion; supported: create, update, delete, log, query"),
-            (action("slack", "notify", json!({"operation": "shout", "channel": "#a", "text": "t"})), "action.data.operation: 'shout' is not an operation of slack; allowed: post_message, update_message, delete_message, approval_request"),
+            (
+                action(
+                    "drive",
+                    "file",
+                    json!({"name": "n", "content": "c", "mimeType": "m", "permissions": [{"type": "robot", "role": "reader"}]}),
+                ),
+                "action.data.permissions[0].type: 'robot' is not allowed; allowed: user, group, domain, anyone",
+            ),
+            (
+                action(
+                    "drive",
+                    "file",
+                    json!({"name": "n", "content": "c", "mimeType": "m", "permissions": [{"type": "user", "role": "reader"}]}),
+                ),
+                "action.data.permissions[0].emailAddress: required for type user or group",
+            ),
+            (
+                action("sheets", "log", json!({"spreadsheetId": "s", "range": "A:E", "values": ["flat"]})),
+                "action.data.values[0]: must be an array (a row), got a string",
+            ),
+            (
+                action("sheets", "update", json!({"spreadsheetId": "s", "range": "A1"})),
+                "action.data.value: required (or values)",
+            ),
+            (
+                action("sheets", "update", json!({"spreadsheetId": "s", "range": "A1", "value": {"a": 1}})),
+                "action.data.value: must be a string or a number, got an object",
+            ),
+            (
+                action("notion", "notify", json!({})),
+                "action.type: 'notify' is not supported on notion; supported: create, update, delete, log, query",
+            ),
+            (
+                action("slack", "notify", json!({"operation": "shout", "channel": "#a", "text": "t"})),
+                "action.data.operation: 'shout' is not an operation of slack; allowed: post_message, update_message, delete_message, approval_request",
+            ),
         ];
         for (a, expected) in cases {
             let errs = errors_of(a.clone());

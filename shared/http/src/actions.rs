@@ -7,12 +7,12 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use baton_domain::FieldError;
 use baton_domain::events::timestamp;
 use baton_domain::model::{Action, Platform, Priority, Status};
 use baton_domain::policy::estimated_wait;
 use baton_domain::ports::RecentQuery;
 use baton_domain::validation::{Ingress, parse_ingress, parse_submission};
-use baton_domain::FieldError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -90,7 +90,10 @@ pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuer
             },
             "platform" => match Platform::parse(value) {
                 Some(p) => q.platform = Some(p),
-                None => errors.push(FieldError::new(field, format!("'{value}' is not allowed; allowed: {}", Platform::allowed()))),
+                None => errors.push(FieldError::new(
+                    field,
+                    format!("'{value}' is not allowed; allowed: {}", Platform::allowed()),
+                )),
             },
             "status" => {
                 for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
@@ -111,7 +114,10 @@ pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuer
                 Ok(t) => q.end = Some(t),
                 Err(e) => errors.push(e),
             },
-            _ => errors.push(FieldError::new(field, "unknown parameter; allowed: limit, offset, platform, status, startDate, endDate")),
+            _ => errors.push(FieldError::new(
+                field,
+                "unknown parameter; allowed: limit, offset, platform, status, startDate, endDate",
+            )),
         }
     }
     if let (Some(s), Some(e)) = (q.start, q.end)
@@ -236,7 +242,8 @@ mod tests {
     fn dates_accept_timestamps_and_whole_days() {
         let q = parse_recent_query(&params(&[("startDate", "2025-10-17"), ("endDate", "2025-10-17")])).expect("valid");
         assert!(q.start < q.end);
-        let err = parse_recent_query(&params(&[("startDate", "2025-10-18"), ("endDate", "2025-10-17")])).expect_err("order");
+        let err =
+            parse_recent_query(&params(&[("startDate", "2025-10-18"), ("endDate", "2025-10-17")])).expect_err("order");
         assert_eq!(err[0].field, "query.startDate");
     }
 }

@@ -74,7 +74,5 @@ pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError>
     if bytes.is_empty() {
         return Err(ApiError::field("body", "required: a JSON object"));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::field("body", format!("is not valid JSON: {e}"))
-    })
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::field("body", format!("is not valid JSON: {e}")))
 }

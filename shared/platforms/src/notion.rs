@@ -53,7 +53,12 @@ impl NotionClient {
         Self { http, base: base.into().trim_end_matches('/').to_owned(), token }
     }
 
-    fn prepare(&self, operation: Operation, data: &Value, token: &SecretString) -> Result<PreparedRequest, PlatformError> {
+    fn prepare(
+        &self,
+        operation: Operation,
+        data: &Value,
+        token: &SecretString,
+    ) -> Result<PreparedRequest, PlatformError> {
         let str_of = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let (method, path, body) = match operation {
             Operation::NotionCreatePage => {

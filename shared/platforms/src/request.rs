@@ -90,11 +90,8 @@ impl PreparedRequest {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.map_err(|e| transport_error(platform, &e))?;
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
-        };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if status.is_success() {
             Ok(Response { status, headers, body })
         } else {

@@ -26,19 +26,34 @@ pub struct SlackClient {
 /// Slack's `error` strings → contract codes.
 pub fn code_for_slack_error(error: &str) -> ErrorCode {
     match error {
-        "not_authed" | "invalid_auth" | "account_inactive" | "token_revoked" | "token_expired" => {
-            ErrorCode::AuthError
-        }
-        "no_permission" | "missing_scope" | "not_in_channel" | "restricted_action" | "is_archived"
-        | "channel_is_archived" | "ekm_access_denied" | "team_access_not_granted" => ErrorCode::PermissionDenied,
+        "not_authed" | "invalid_auth" | "account_inactive" | "token_revoked" | "token_expired" => ErrorCode::AuthError,
+        "no_permission"
+        | "missing_scope"
+        | "not_in_channel"
+        | "restricted_action"
+        | "is_archived"
+        | "channel_is_archived"
+        | "ekm_access_denied"
+        | "team_access_not_granted" => ErrorCode::PermissionDenied,
         "channel_not_found" | "message_not_found" | "user_not_found" | "thread_not_found" => ErrorCode::NotFound,
         "ratelimited" | "rate_limited" | "message_limit_exceeded" => ErrorCode::RateLimited,
-        "invalid_blocks" | "invalid_blocks_format" | "no_text" | "msg_too_long" | "too_many_attachments"
-        | "invalid_arguments" | "invalid_arg_name" | "invalid_array_arg" | "invalid_charset"
-        | "invalid_form_data" | "invalid_post_type" | "missing_post_type" | "invalid_json"
-        | "json_not_object" | "cant_update_message" | "cant_delete_message" | "edit_window_closed" => {
-            ErrorCode::ValidationError
-        }
+        "invalid_blocks"
+        | "invalid_blocks_format"
+        | "no_text"
+        | "msg_too_long"
+        | "too_many_attachments"
+        | "invalid_arguments"
+        | "invalid_arg_name"
+        | "invalid_array_arg"
+        | "invalid_charset"
+        | "invalid_form_data"
+        | "invalid_post_type"
+        | "missing_post_type"
+        | "invalid_json"
+        | "json_not_object"
+        | "cant_update_message"
+        | "cant_delete_message"
+        | "edit_window_closed" => ErrorCode::ValidationError,
         "duplicate_message_not_found" | "duplicate_channel_not_found" => ErrorCode::NotFound,
         "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => ErrorCode::ServiceDown,
         "team_added_to_org" | "plan_upgrade_required" => ErrorCode::QuotaExceeded,
@@ -58,7 +73,12 @@ impl SlackClient {
         Self { http, base: base.into().trim_end_matches('/').to_owned(), token }
     }
 
-    fn prepare(&self, operation: Operation, data: &Value, token: &SecretString) -> Result<PreparedRequest, PlatformError> {
+    fn prepare(
+        &self,
+        operation: Operation,
+        data: &Value,
+        token: &SecretString,
+    ) -> Result<PreparedRequest, PlatformError> {
         let pick = |keys: &[&str]| -> Value {
             let mut body = Map::new();
             for k in keys {

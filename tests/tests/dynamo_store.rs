@@ -1,0 +1,192 @@
+//! `DynamoActionStore` over the real DynamoDB wire protocol, against the embedded emulator.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use baton_aws::calls::CallCounter;
+use baton_aws::store::DynamoActionStore;
+use baton_aws::{local_dynamodb_client, tables};
+use baton_cli::DataLocation;
+use baton_cli::embedded::EmbeddedDynamo;
+use baton_domain::StoreError;
+use baton_domain::model::{Action, Platform, Priority, Status};
+use baton_domain::ports::{ActionStore, RecentQuery};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Fixture {
+    _dynamo: EmbeddedDynamo,
+    client: aws_sdk_dynamodb::Client,
+    store: Arc<DynamoActionStore>,
+    calls: CallCounter,
+}
+
+async fn fixture() -> Fixture {
+    let dynamo = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
+    let calls = CallCounter::default();
+    let client = local_dynamodb_client(&dynamo.endpoint, Some(calls.clone()));
+    tables::ACTIONS.ensure(&client, "actions-test").await.expect("table");
+    tables::ACTIONS.ensure(&client, "actions-test").await.expect("ensure is idempotent");
+    let store = Arc::new(DynamoActionStore::new(client.clone(), "actions-test", Duration::from_secs(86_400 * 30)));
+    Fixture { _dynamo: dynamo, client, store, calls }
+}
+
+fn action(id: &str, platform: Platform, priority: Priority, created: DateTime<Utc>) -> Action {
+    serde_json::from_value(json!({
+        "id": id, "type": "notify", "platform": platform, "priority": priority,
+        "data": {"channel": "#ops", "text": "hi", "nested": {"n": 1.5, "list": [1, "two", null]}},
+        "tags": ["a", "b"], "retryConfig": {"maxRetries": 2, "initialDelay": 100, "backoffMultiplier": 2.0, "maxDelay": 900},
+        "status": "queued", "version": 1, "createdAt": created, "updatedAt": created,
+        "queuePosition": 1, "estimatedWait": 0
+    }))
+    .expect("action")
+}
+
+#[tokio::test]
+async fn an_action_round_trips_exactly_and_ids_are_unique() {
+    let f = fixture().await;
+    let a = action("rt-1", Platform::Slack, Priority::High, Utc::now());
+    f.store.insert(&a).await.expect("insert");
+    assert_eq!(f.store.get("rt-1").await.expect("get"), Some(a.clone()));
+    assert!(matches!(f.store.insert(&a).await, Err(StoreError::AlreadyExists)));
+    assert_eq!(f.store.get("missing").await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers() {
+    let f = fixture().await;
+    for round in 0..10 {
+        let id = format!("race-{round}");
+        f.store.insert(&action(&id, Platform::Notion, Priority::Critical, Utc::now())).await.expect("insert");
+        let claims = (0..16).map(|w| {
+            let store = f.store.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                let current = store.get(&id).await.expect("get").expect("exists");
+                let Ok(leased) = current.lease(&format!("w{w}"), Utc::now(), Duration::from_secs(30)) else {
+                    return false; // someone already leased it before this claimer read it
+                };
+                match store.replace(&current, &leased).await {
+                    Ok(()) => true,
+                    Err(StoreError::Conflict) => false,
+                    Err(e) => panic!("unexpected store error: {e}"),
+                }
+            })
+        });
+        let wins =
+            futures_util::future::join_all(claims).await.into_iter().filter(|r| *r.as_ref().expect("task")).count();
+        assert_eq!(wins, 1, "round {round}");
+        let stored = f.store.get(&id).await.expect("get").expect("exists");
+        assert_eq!((stored.status, stored.version, stored.attempts), (Status::Executing, 2, 1));
+    }
+}
+
+#[tokio::test]
+async fn recent_pages_newest_first_across_days_with_filters_and_totals() {
+    let f = fixture().await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let created = now - ChronoDuration::hours(5 * i);
+        let platform = if i % 3 == 0 { Platform::Notion } else { Platform::Slack };
+        let id = format!("r-{i:02}");
+        let mut a = action(&id, platform, Priority::Normal, created);
+        f.store.insert(&a).await.expect("insert");
+        if i % 2 == 0 {
+            let leased = a.lease("w", created, Duration::from_secs(30)).expect("lease");
+            f.store.replace(&a, &leased).await.expect("lease write");
+            let done = leased.succeed("w", json!({"ok": true}), created).expect("succeed");
+            f.store.replace(&leased, &done).await.expect("done write");
+            a = done;
+        }
+        assert_eq!(f.store.get(&id).await.expect("get").as_ref(), Some(&a));
+        ids.push(id);
+    }
+    let q = |limit, offset| RecentQuery { limit, offset, ..RecentQuery::default() };
+    let page = f.store.recent(&q(5, 0)).await.expect("recent");
+    assert_eq!(page.total, 12);
+    assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids[..5].to_vec());
+    let page = f.store.recent(&q(4, 9)).await.expect("offset");
+    assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids[9..].to_vec());
+
+    let filtered = RecentQuery { platform: Some(Platform::Slack), statuses: vec![Status::Success], ..q(50, 0) };
+    let page = f.store.recent(&filtered).await.expect("filtered");
+    let expected: Vec<&str> = (0..12).filter(|i| i % 3 != 0 && i % 2 == 0).map(|i| ids[i].as_str()).collect();
+    assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), expected);
+    assert_eq!(page.total, expected.len() as u64);
+
+    let window = RecentQuery {
+        start: Some(now - ChronoDuration::hours(21)),
+        end: Some(now - ChronoDuration::hours(9)),
+        ..q(50, 0)
+    };
+    let page = f.store.recent(&window).await.expect("window");
+    assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["r-02", "r-03", "r-04"]);
+    assert_eq!(f.calls.get("Scan"), 0, "no Scan on any read path");
+}
+
+#[tokio::test]
+async fn pending_lists_only_unfinished_actions_oldest_first_in_pages() {
+    let f = fixture().await;
+    let now = Utc::now();
+    for i in 0..7 {
+        let a = action(&format!("p-{i}"), Platform::Slack, Priority::Low, now + ChronoDuration::milliseconds(i));
+        f.store.insert(&a).await.expect("insert");
+        if i == 3 {
+            let leased = a.lease("w", now, Duration::from_secs(30)).expect("lease");
+            f.store.replace(&a, &leased).await.expect("write");
+            let done = leased.succeed("w", json!({}), now).expect("done");
+            f.store.replace(&leased, &done).await.expect("write");
+        }
+    }
+    f.store.insert(&action("other", Platform::Slack, Priority::High, now)).await.expect("insert");
+    let first = f.store.pending(Priority::Low, 4, None).await.expect("page 1");
+    let second = f.store.pending(Priority::Low, 4, first.next.clone()).await.expect("page 2");
+    let ids: Vec<String> = first.items.iter().chain(&second.items).map(|a| a.id.clone()).collect();
+    assert_eq!(ids, ["p-0", "p-1", "p-2", "p-4", "p-5", "p-6"]);
+    assert!(first.next.is_some());
+    assert_eq!(f.calls.get("Scan"), 0);
+}
+
+#[tokio::test]
+async fn finished_actions_carry_a_ttl_and_leave_the_pending_index() {
+    let f = fixture().await;
+    let a = action("ttl-1", Platform::Slack, Priority::Normal, Utc::now());
+    f.store.insert(&a).await.expect("insert");
+    let raw = |f: &Fixture| {
+        let client = f.client.clone();
+        async move {
+            client
+                .get_item()
+                .table_name("actions-test")
+                .key("id", AttributeValue::S("ttl-1".into()))
+                .send()
+                .await
+                .expect("get")
+                .item()
+                .cloned()
+                .expect("item")
+        }
+    };
+    let item = raw(&f).await;
+    assert!(item.contains_key("pendingPriority") && !item.contains_key("expiresAt"));
+    let leased = a.lease("w", Utc::now(), Duration::from_secs(30)).expect("lease");
+    f.store.replace(&a, &leased).await.expect("write");
+    let failed = leased
+        .fail(
+            "w",
+            baton_domain::model::ActionError {
+                code: baton_domain::ErrorCode::NotFound,
+                message: "gone".into(),
+                retriable: false,
+            },
+            Utc::now(),
+        )
+        .expect("fail");
+    f.store.replace(&leased, &failed).await.expect("write");
+    let item = raw(&f).await;
+    assert!(!item.contains_key("pendingPriority"), "terminal actions leave the sparse index");
+    let expires: i64 = item["expiresAt"].as_n().expect("number").parse().expect("epoch");
+    assert!(expires > Utc::now().timestamp() + 29 * 86_400);
+    assert!(matches!(f.store.replace(&leased, &failed).await, Err(StoreError::Conflict)), "stale images lose");
+}
