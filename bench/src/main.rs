@@ -1,1 +1,364 @@
-fn main() {}
+//! `baton-bench`: throughput, latency, store writes and memory of the local runtime, and the
+//! embedded emulator's own write ceiling, measured in one run on one machine.
+//!
+//! Usage: `cargo run --release -p baton-bench -- [--actions N] [--memory]` — prints a
+//! Markdown report (bench/run.sh writes it to BENCHMARKS.md).
+
+use anyhow::{Context, anyhow, bail};
+use baton_aws::calls::CallCounter;
+use baton_aws::store::DynamoActionStore;
+use baton_aws::{local_dynamodb_client, tables};
+use baton_cli::embedded::EmbeddedDynamo;
+use baton_cli::{DataLocation, Runtime, ServeOptions};
+use baton_domain::model::Action;
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
+const CONCURRENCY: usize = 64;
+
+struct Opts {
+    actions: usize,
+    memory: bool,
+}
+
+fn parse_args() -> anyhow::Result<Opts> {
+    let mut opts = Opts { actions: 10_000, memory: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--actions" => opts.actions = args.next().context("--actions N")?.parse()?,
+            "--memory" => opts.memory = true,
+            other => bail!("unknown argument {other}; usage: baton-bench [--actions N] [--memory]"),
+        }
+    }
+    Ok(opts)
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("baton-bench-{name}-{}", std::process::id()))
+}
+
+fn location(opts: &Opts, name: &str) -> DataLocation {
+    if opts.memory { DataLocation::Memory } else { DataLocation::Dir(scratch_dir(name)) }
+}
+
+fn cleanup(loc: &DataLocation) {
+    if let DataLocation::Dir(d) = loc {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// Peak resident set size of this process since the last reset, in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn reset_peak_rss() {
+    // Linux: writing 5 resets the peak RSS (VmHWM) to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn action_body(i: usize, priority: &str) -> Value {
+    if i % 2 == 0 {
+        json!({"action": {"type": "notify", "platform": "slack", "priority": priority, "dryRun": true,
+               "data": {"channel": "#bench", "text": format!("message {i}")}}})
+    } else {
+        json!({"action": {"type": "create", "platform": "notion", "priority": priority, "dryRun": true,
+               "data": {"database_id": "db-bench", "title": format!("task {i}"),
+                        "properties": {"status": {"select": {"name": "To Do"}}}}}})
+    }
+}
+
+/// A WebSocket reader: every frame, with the moment it arrived.
+async fn watch(url: &str) -> anyhow::Result<mpsc::UnboundedReceiver<(Instant, Value)>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    ws.send(Message::Text(
+        json!({"action": "subscribe", "events": ["action:executing", "action:completed", "action:failed"]})
+            .to_string()
+            .into(),
+    ))
+    .await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg
+                && let Ok(v) = serde_json::from_str::<Value>(t.as_str())
+                && tx.send((Instant::now(), v)).is_err()
+            {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+async fn submit_all(
+    http: &reqwest::Client,
+    base: &str,
+    bodies: Vec<Value>,
+) -> anyhow::Result<HashMap<String, Instant>> {
+    let url = format!("{base}/api/actions");
+    let results: Vec<anyhow::Result<(String, Instant)>> = futures_util::stream::iter(bodies)
+        .map(|body| {
+            let url = url.clone();
+            async move {
+                let sent = Instant::now();
+                let resp = http.post(&url).json(&body).send().await?;
+                if resp.status().as_u16() != 202 {
+                    bail!("submit answered {}", resp.status());
+                }
+                let v: Value = resp.json().await?;
+                Ok((v["actionId"].as_str().ok_or_else(|| anyhow!("no id"))?.to_owned(), sent))
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Waits until every id in `ids` completed; returns completion instants by id.
+async fn await_completions(
+    frames: &mut mpsc::UnboundedReceiver<(Instant, Value)>,
+    ids: &HashMap<String, Instant>,
+    extra: &mut HashMap<String, Value>,
+) -> anyhow::Result<HashMap<String, Instant>> {
+    let mut done = HashMap::new();
+    while done.len() < ids.len() {
+        let (at, f) = tokio::time::timeout(Duration::from_secs(120), frames.recv())
+            .await
+            .map_err(|_| anyhow!("stalled: {} of {} completed", done.len(), ids.len()))?
+            .ok_or_else(|| anyhow!("WebSocket closed"))?;
+        let id = f["data"]["actionId"].as_str().unwrap_or_default().to_owned();
+        match f["event"].as_str() {
+            Some("action:completed") if ids.contains_key(&id) => {
+                done.insert(id, at);
+            }
+            Some("action:failed") => bail!("action failed: {f}"),
+            Some("action:executing") if !ids.contains_key(&id) => {
+                extra.insert(id, f["data"].clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+fn options(loc: DataLocation, calls: &CallCounter, paused: bool) -> ServeOptions {
+    let mut opts = ServeOptions::ephemeral();
+    opts.data = loc;
+    opts.dynamodb_calls = Some(calls.clone());
+    opts.start_paused = paused;
+    opts
+}
+
+struct Steady {
+    throughput: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    writes_per_action: f64,
+    calls_per_action: f64,
+    peak_rss_mib: f64,
+}
+
+async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
+    let loc = location(opts, "steady");
+    let calls = CallCounter::default();
+    reset_peak_rss();
+    let runtime = Runtime::start(options(loc.clone(), &calls, false)).await?;
+    let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
+    let http = reqwest::Client::new();
+    let bodies = (0..opts.actions).map(|i| action_body(i, PRIORITIES[i % 4])).collect();
+    calls.reset();
+    let start = Instant::now();
+    let submitted = submit_all(&http, &runtime.url(), bodies).await?;
+    let done = await_completions(&mut frames, &submitted, &mut HashMap::new()).await?;
+    let end = done.values().max().copied().unwrap_or(start);
+    let mut latencies: Vec<f64> =
+        submitted.iter().map(|(id, sent)| (done[id] - *sent).as_secs_f64() * 1000.0).collect();
+    latencies.sort_by(f64::total_cmp);
+    let writes = calls.writes() as f64;
+    let all_calls: u64 = calls.snapshot().values().sum();
+    let result = Steady {
+        throughput: opts.actions as f64 / (end - start).as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        writes_per_action: writes / opts.actions as f64,
+        calls_per_action: all_calls as f64 / opts.actions as f64,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    runtime.stop().await;
+    cleanup(&loc);
+    Ok(result)
+}
+
+struct Backlog {
+    drain_s: f64,
+    probe_queue_ms: u64,
+    probe_observed_ms: f64,
+}
+
+/// `priorities` of the backlog; a critical probe is submitted the moment the workers start.
+async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result<Backlog> {
+    let loc = location(opts, name);
+    let calls = CallCounter::default();
+    let runtime = Runtime::start(options(loc.clone(), &calls, true)).await?;
+    let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
+    let http = reqwest::Client::new();
+    let bodies = (0..opts.actions).map(|i| action_body(i, priorities[i % priorities.len()])).collect();
+    let mut submitted = submit_all(&http, &runtime.url(), bodies).await?;
+    let resumed = Instant::now();
+    runtime.resume_workers();
+    let probe = submit_all(&http, &runtime.url(), vec![action_body(1, "critical")]).await?;
+    let (probe_id, probe_sent) = probe.iter().next().map(|(k, v)| (k.clone(), *v)).context("probe")?;
+    submitted.insert(probe_id.clone(), probe_sent);
+    let mut executing = HashMap::new();
+    let done = await_completions(&mut frames, &submitted, &mut executing).await?;
+    let drain = done.values().max().copied().unwrap_or(resumed) - resumed;
+    // The probe's own executing frame may have been recorded under `executing` only if it was
+    // not in `submitted` yet when it arrived; look it up either way.
+    let probe_exec = executing.get(&probe_id).cloned();
+    let probe_queue_ms = match probe_exec {
+        Some(data) => data["queueTime"].as_u64().unwrap_or(0),
+        None => {
+            let (_, a) = runtime_get(&http, &runtime.url(), &probe_id).await?;
+            a.queue_time.unwrap_or(0)
+        }
+    };
+    let result = Backlog {
+        drain_s: drain.as_secs_f64(),
+        probe_queue_ms,
+        probe_observed_ms: (done[&probe_id] - probe_sent).as_secs_f64() * 1000.0,
+    };
+    runtime.stop().await;
+    cleanup(&loc);
+    Ok(result)
+}
+
+async fn runtime_get(http: &reqwest::Client, base: &str, id: &str) -> anyhow::Result<(u16, Action)> {
+    let resp = http.get(format!("{base}/api/actions/{id}")).send().await?;
+    Ok((resp.status().as_u16(), resp.json().await?))
+}
+
+/// The emulator's own ceiling: conditional PutItems of realistic action items, 16 at a time.
+async fn emulator_ceiling(opts: &Opts) -> anyhow::Result<f64> {
+    let loc = location(opts, "ceiling");
+    let dynamo = EmbeddedDynamo::start(&loc)?;
+    let client = local_dynamodb_client(&dynamo.endpoint, None);
+    tables::ACTIONS.ensure(&client, "ceiling").await.map_err(anyhow::Error::msg)?;
+    let store = DynamoActionStore::new(client.clone(), "ceiling", Duration::from_secs(86_400));
+    let template: Action = serde_json::from_value(json!({
+        "id": "x", "type": "notify", "platform": "slack", "priority": "normal", "dryRun": true,
+        "data": {"channel": "#bench", "text": "message"}, "status": "queued", "version": 1,
+        "createdAt": Utc::now(), "updatedAt": Utc::now(), "queuePosition": 1, "estimatedWait": 0
+    }))?;
+    let total = opts.actions * 2;
+    let start = Instant::now();
+    let tasks = (0..16).map(|t| {
+        let client = client.clone();
+        let store = store.clone();
+        let mut a = template.clone();
+        tokio::spawn(async move {
+            for i in (t..total).step_by(16) {
+                a.id = format!("c-{i}");
+                let item = store.encode(&a).map_err(|e| anyhow!("{e}"))?;
+                client
+                    .put_item()
+                    .table_name("ceiling")
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(id)")
+                    .send()
+                    .await
+                    .map_err(|e| anyhow!("{}", baton_aws::store::describe(&e)))?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for r in futures_util::future::join_all(tasks).await {
+        r??;
+    }
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    drop(dynamo);
+    cleanup(&loc);
+    Ok(rate)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem} RAM")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let opts = parse_args()?;
+    let storage = if opts.memory { "in-memory database" } else { "file database (the default of `baton serve`)" };
+    eprintln!("emulator ceiling...");
+    let ceiling = emulator_ceiling(&opts).await?;
+    eprintln!("steady run...");
+    let s = steady(&opts).await?;
+    eprintln!("backlog, all priorities...");
+    let mixed = backlog(&opts, "backlog-mixed", &PRIORITIES).await?;
+    eprintln!("backlog, no critical...");
+    let lower = backlog(&opts, "backlog-lower", &PRIORITIES[1..]).await?;
+
+    let fraction = s.throughput * s.writes_per_action / ceiling;
+    println!("### {} — {}", Utc::now().format("%Y-%m-%d"), storage);
+    println!();
+    println!("Machine: {}. Release build, runtime in-process with the load generator.", machine());
+    println!();
+    println!("| measure | result | target |");
+    println!("|---|---|---|");
+    println!(
+        "| throughput, {} dry-run actions (Slack + Notion × 4 priorities, {CONCURRENCY} concurrent submitters) | {:.0} actions/s | ≥ 1,500 |",
+        opts.actions, s.throughput
+    );
+    println!("| submit → completed, p50 / p99 | {:.1} ms / {:.1} ms | |", s.p50_ms, s.p99_ms);
+    println!("| store writes per action | {:.2} | ≤ 4 |", s.writes_per_action);
+    println!("| DynamoDB calls per action (all kinds) | {:.2} | |", s.calls_per_action);
+    println!("| peak RSS (runtime + emulator + load generator) | {:.0} MiB | |", s.peak_rss_mib);
+    println!("| emulator write ceiling (conditional PutItem, 16 concurrent) | {:.0} writes/s | |", ceiling);
+    println!("| runtime's write rate as a fraction of that ceiling | {:.0} % | |", fraction * 100.0);
+    println!("| drain of {} queued (all 4 priorities) | {:.2} s | ≤ 10 s |", opts.actions, mixed.drain_s);
+    println!(
+        "| critical submitted into that backlog: start / completed | {} ms / {:.0} ms | |",
+        mixed.probe_queue_ms, mixed.probe_observed_ms
+    );
+    println!("| drain of {} queued (high, normal, low) | {:.2} s | ≤ 10 s |", opts.actions, lower.drain_s);
+    println!(
+        "| critical submitted into that backlog: start / completed | {} ms / {:.0} ms | ≤ 50 ms start |",
+        lower.probe_queue_ms, lower.probe_observed_ms
+    );
+    println!();
+    Ok(())
+}

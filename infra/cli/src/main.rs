@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
                 workers: args.workers.unwrap_or(DEFAULT_WORKERS),
                 store: StoreConfig::from_env()?,
                 dynamodb_calls: None,
+                start_paused: false,
             };
             let runtime = Runtime::start(opts).await.context("starting baton")?;
             println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);

@@ -38,6 +38,8 @@ pub struct ServeOptions {
     pub store: StoreConfig,
     /// Counts the runtime's DynamoDB calls (benchmarks, tests).
     pub dynamodb_calls: Option<CallCounter>,
+    /// Accept and queue, but hold the workers until `Runtime::resume_workers` (benchmarks).
+    pub start_paused: bool,
 }
 
 impl ServeOptions {
@@ -51,6 +53,7 @@ impl ServeOptions {
             workers: DEFAULT_WORKERS,
             store: StoreConfig::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid")),
             dynamodb_calls: None,
+            start_paused: false,
         }
     }
 }
@@ -62,6 +65,7 @@ pub struct Runtime {
     pub hub: Arc<Hub>,
     pub queue: Arc<LocalQueue>,
     shutdown: watch::Sender<bool>,
+    go: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
@@ -125,7 +129,8 @@ impl Runtime {
             lease_grace: LEASE_GRACE,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let workers = queue.spawn_workers(&executor, &worker_prefix, shutdown_rx.clone());
+        let (go, go_rx) = watch::channel(!opts.start_paused);
+        let workers = queue.spawn_workers(&executor, &worker_prefix, go_rx, shutdown_rx.clone());
 
         let state = AppState {
             submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() },
@@ -162,11 +167,17 @@ impl Runtime {
             hub,
             queue,
             shutdown,
+            go,
             workers,
             background: vec![feed_task, ticker],
             server,
             dynamo,
         })
+    }
+
+    /// Lets the workers of a runtime started paused begin.
+    pub fn resume_workers(&self) {
+        let _ = self.go.send(true);
     }
 
     pub fn url(&self) -> String {
@@ -177,6 +188,8 @@ impl Runtime {
     /// is closed.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        // Workers still held (started paused) end when the release can no longer come.
+        drop(self.go);
         for w in self.workers {
             let _ = w.await;
         }

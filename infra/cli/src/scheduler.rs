@@ -133,6 +133,7 @@ impl LocalQueue {
         self: &Arc<Self>,
         executor: &Executor,
         worker_prefix: &str,
+        go: watch::Receiver<bool>,
         shutdown: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
         let mut handles = Vec::new();
@@ -142,7 +143,14 @@ impl LocalQueue {
                 executor.worker_id = format!("{worker_prefix}{p}-{n}");
                 let queue = Arc::clone(self);
                 let shutdown = shutdown.clone();
-                handles.push(tokio::spawn(async move { queue.work(p, executor, shutdown).await }));
+                let mut go = go.clone();
+                handles.push(tokio::spawn(async move {
+                    // Held until released (a runtime started paused, e.g. to measure a drain).
+                    if go.wait_for(|go| *go).await.is_err() {
+                        return;
+                    }
+                    queue.work(p, executor, shutdown).await
+                }));
             }
         }
         handles
