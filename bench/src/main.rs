@@ -80,7 +80,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn action_body(i: usize, priority: &str) -> Value {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         json!({"action": {"type": "notify", "platform": "slack", "priority": priority, "dryRun": true,
                "data": {"channel": "#bench", "text": format!("message {i}")}}})
     } else {

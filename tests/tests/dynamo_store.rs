@@ -111,7 +111,8 @@ async fn recent_pages_newest_first_across_days_with_filters_and_totals() {
 
     let filtered = RecentQuery { platform: Some(Platform::Slack), statuses: vec![Status::Success], ..q(50, 0) };
     let page = f.store.recent(&filtered).await.expect("filtered");
-    let expected: Vec<&str> = (0..12).filter(|i| i % 3 != 0 && i % 2 == 0).map(|i| ids[i].as_str()).collect();
+    let expected: Vec<&str> =
+        (0..12usize).filter(|i| !i.is_multiple_of(3) && i.is_multiple_of(2)).map(|i| ids[i].as_str()).collect();
     assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), expected);
     assert_eq!(page.total, expected.len() as u64);
 

@@ -1,10 +1,10 @@
 //! The Slack and Notion clients against wiremock: the request each operation sends, and how
 //! each kind of failure is classified.
 
+use baton_domain::ErrorCode;
 use baton_domain::model::Action;
 use baton_domain::ports::PlatformClient;
 use baton_domain::validation::Operation;
-use baton_domain::ErrorCode;
 use baton_platforms::notion::NotionClient;
 use baton_platforms::request::http_client;
 use baton_platforms::slack::SlackClient;
@@ -124,7 +124,11 @@ async fn notion_update_patches_the_page_properties() {
         .expect(1)
         .mount(&server)
         .await;
-    let a = action("notion", "update", json!({"page_id": "page-1", "properties": {"Status": {"select": {"name": "Done"}}}}));
+    let a = action(
+        "notion",
+        "update",
+        json!({"page_id": "page-1", "properties": {"Status": {"select": {"name": "Done"}}}}),
+    );
     let result = notion(&server).execute(&a, Operation::NotionUpdatePage).await.expect("updated");
     assert_eq!(result["id"], "page-1");
 }
