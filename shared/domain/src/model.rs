@@ -260,6 +260,54 @@ fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
 }
 
 impl Action {
+    /// A freshly accepted action: `queued`, version 1, nothing run yet.
+    pub fn accepted(
+        new: crate::validation::NewAction,
+        context: Option<Value>,
+        now: DateTime<Utc>,
+        queue_position: u64,
+        estimated_wait: u64,
+    ) -> Action {
+        Action {
+            id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            action_type: new.action_type,
+            platform: new.platform,
+            priority: new.priority,
+            requires_approval: new.requires_approval,
+            data: new.data,
+            correlation_id: new.correlation_id,
+            user_id: new.user_id,
+            source: new.source,
+            timeout: new.timeout,
+            retry_config: new.retry_config,
+            tags: new.tags,
+            dry_run: new.dry_run,
+            fallback: new.fallback,
+            workflow_id: new.workflow_id,
+            step: new.step,
+            context,
+            status: Status::Queued,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            queue_position,
+            estimated_wait,
+            not_before: None,
+            worker_id: None,
+            lease_until: None,
+            first_started_at: None,
+            started_at: None,
+            completed_at: None,
+            attempts: 0,
+            retries: 0,
+            result: None,
+            result_truncated: false,
+            error: None,
+            execution_time: None,
+            queue_time: None,
+        }
+    }
+
     pub fn retry_config(&self) -> RetryConfig {
         self.retry_config.unwrap_or_default()
     }
@@ -425,44 +473,10 @@ mod tests {
     use serde_json::json;
 
     pub(crate) fn sample(now: DateTime<Utc>) -> Action {
-        Action {
-            id: "a-1".into(),
-            action_type: ActionType::Notify,
-            platform: Platform::Slack,
-            priority: Priority::Normal,
-            requires_approval: false,
-            data: json!({"channel": "#ops", "text": "hi"}),
-            correlation_id: None,
-            user_id: None,
-            source: None,
-            timeout: None,
-            retry_config: None,
-            tags: vec![],
-            dry_run: false,
-            fallback: None,
-            workflow_id: None,
-            step: None,
-            context: None,
-            status: Status::Queued,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            queue_position: 1,
-            estimated_wait: 0,
-            not_before: None,
-            worker_id: None,
-            lease_until: None,
-            first_started_at: None,
-            started_at: None,
-            completed_at: None,
-            attempts: 0,
-            retries: 0,
-            result: None,
-            result_truncated: false,
-            error: None,
-            execution_time: None,
-            queue_time: None,
-        }
+        let body = json!({"action": {"id": "a-1", "type": "notify", "platform": "slack", "priority": "normal",
+                                     "data": {"channel": "#ops", "text": "hi"}}});
+        let submission = crate::validation::parse_submission(&body).expect("valid");
+        Action::accepted(submission.action, None, now, 1, 0)
     }
 
     #[test]

@@ -46,44 +46,8 @@ impl Submitter {
         let now = self.clock.now();
         let stats = self.queue.stats().await;
         let ahead = stats.depth[new.priority.index()];
-        let action = Action {
-            id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            action_type: new.action_type,
-            platform: new.platform,
-            priority: new.priority,
-            requires_approval: new.requires_approval,
-            data: new.data,
-            correlation_id: new.correlation_id,
-            user_id: new.user_id,
-            source: new.source,
-            timeout: new.timeout,
-            retry_config: new.retry_config,
-            tags: new.tags,
-            dry_run: new.dry_run,
-            fallback: new.fallback,
-            workflow_id: new.workflow_id,
-            step: new.step,
-            context: submission.context,
-            status: Status::Queued,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            queue_position: ahead + 1,
-            estimated_wait: estimated_wait(ahead, stats.capacity[new.priority.index()], stats.avg_execution_ms),
-            not_before: None,
-            worker_id: None,
-            lease_until: None,
-            first_started_at: None,
-            started_at: None,
-            completed_at: None,
-            attempts: 0,
-            retries: 0,
-            result: None,
-            result_truncated: false,
-            error: None,
-            execution_time: None,
-            queue_time: None,
-        };
+        let wait = estimated_wait(ahead, stats.capacity[new.priority.index()], stats.avg_execution_ms);
+        let action = Action::accepted(new, submission.context, now, ahead + 1, wait);
         match self.store.insert(&action).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists) => {

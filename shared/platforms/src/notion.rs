@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::request::{PreparedRequest, code_for_status, retry_after};
+use crate::request::{PreparedRequest, code_for_status, credential, retry_after};
 
 pub const DEFAULT_URL: &str = "https://api.notion.com";
 /// The API version Baton's requests are written against.
@@ -95,18 +95,12 @@ impl PlatformClient for NotionClient {
     }
 
     async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
-        let placeholder = SecretString::from("");
-        let token = match (&self.token, action.dry_run) {
-            (Some(t), _) => t,
-            (None, true) => &placeholder,
-            (None, false) => {
-                return Err(PlatformError::new(
-                    ErrorCode::AuthError,
-                    "Notion is not configured: set NOTION_TOKEN to an integration token",
-                ));
-            }
-        };
-        let request = self.prepare(operation, &action.data, token)?;
+        let token = credential(
+            self.token.as_ref(),
+            action.dry_run,
+            "Notion is not configured: set NOTION_TOKEN to an integration token",
+        )?;
+        let request = self.prepare(operation, &action.data, &token)?;
         if action.dry_run {
             return Ok(request.describe());
         }

@@ -100,6 +100,17 @@ impl PreparedRequest {
     }
 }
 
+/// The credential to sign a request with. A dry run needs none (the request is shown with the
+/// secret redacted, so an empty placeholder serves); a real call without one is `AUTH_ERROR`
+/// with `missing` telling the operator what to set.
+pub fn credential(token: Option<&SecretString>, dry_run: bool, missing: &str) -> Result<SecretString, PlatformError> {
+    match (token, dry_run) {
+        (Some(t), _) => Ok(t.clone()),
+        (None, true) => Ok(SecretString::from("")),
+        (None, false) => Err(PlatformError::new(ErrorCode::AuthError, missing)),
+    }
+}
+
 /// `Retry-After` in seconds (the form Slack, Notion and Google send).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

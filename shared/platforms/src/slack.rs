@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::request::{PreparedRequest, code_for_status, retry_after};
+use crate::request::{PreparedRequest, code_for_status, credential, retry_after};
 
 pub const DEFAULT_URL: &str = "https://slack.com/api";
 
@@ -110,18 +110,12 @@ impl PlatformClient for SlackClient {
     }
 
     async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
-        let placeholder = SecretString::from("");
-        let token = match (&self.token, action.dry_run) {
-            (Some(t), _) => t,
-            (None, true) => &placeholder,
-            (None, false) => {
-                return Err(PlatformError::new(
-                    ErrorCode::AuthError,
-                    "Slack is not configured: set SLACK_BOT_TOKEN to a bot token (xoxb-...)",
-                ));
-            }
-        };
-        let request = self.prepare(operation, &action.data, token)?;
+        let token = credential(
+            self.token.as_ref(),
+            action.dry_run,
+            "Slack is not configured: set SLACK_BOT_TOKEN to a bot token (xoxb-...)",
+        )?;
+        let request = self.prepare(operation, &action.data, &token)?;
         if action.dry_run {
             return Ok(request.describe());
         }
