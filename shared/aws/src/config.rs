@@ -11,6 +11,85 @@ pub struct StoreConfig {
     pub retention: Duration,
 }
 
+/// What one function needs besides the actions table; checked at cold start, all at once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub queues: bool,
+    pub events_queue: bool,
+    pub ws_endpoint: bool,
+}
+
+/// The serverless path's configuration: `Config::from_env()` in every function's `main`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub store: StoreConfig,
+    /// `BATON_CONNECTIONS_TABLE`, default `baton-connections`.
+    pub connections_table: String,
+    /// `BATON_{CRITICAL,HIGH,NORMAL,LOW}_QUEUE_URL`, by `Priority::index()`.
+    pub queue_urls: [String; 4],
+    /// `BATON_EVENTS_QUEUE_URL` (FIFO).
+    pub events_queue_url: String,
+    /// `BATON_WS_ENDPOINT`: `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`.
+    pub ws_endpoint: String,
+    /// `BATON_CAPACITY`: the executor mappings' maximum concurrency per priority, for estimates.
+    pub capacity: [u32; 4],
+}
+
+pub const QUEUE_VARS: [&str; 4] =
+    ["BATON_CRITICAL_QUEUE_URL", "BATON_HIGH_QUEUE_URL", "BATON_NORMAL_QUEUE_URL", "BATON_LOW_QUEUE_URL"];
+
+impl Config {
+    pub fn from_env(needs: Needs) -> Result<Self, ConfigError> {
+        Self::from_lookup(needs, |k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(needs: Needs, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = match StoreConfig::from_lookup(&lookup) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        };
+        let mut required = |name: &str, needed: bool| -> String {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v,
+                None => {
+                    if needed {
+                        problems.push(format!("{name} is required"));
+                    }
+                    String::new()
+                }
+            }
+        };
+        let queue_urls = QUEUE_VARS.map(|name| required(name, needs.queues));
+        let events_queue_url = required("BATON_EVENTS_QUEUE_URL", needs.events_queue);
+        let ws_endpoint = required("BATON_WS_ENDPOINT", needs.ws_endpoint);
+        let connections_table = lookup("BATON_CONNECTIONS_TABLE").unwrap_or_else(|| "baton-connections".into());
+        let capacity = match lookup("BATON_CAPACITY") {
+            None => [10, 10, 10, 5],
+            Some(text) => match parse_capacity(&text) {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(format!("BATON_CAPACITY: {e}"));
+                    [10, 10, 10, 5]
+                }
+            },
+        };
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let store = StoreConfig::from_lookup(&lookup)?;
+        Ok(Self { store, connections_table, queue_urls, events_queue_url, ws_endpoint, capacity })
+    }
+}
+
+/// `critical,high,normal,low` counts, e.g. `10,10,10,5`.
+fn parse_capacity(text: &str) -> Result<[u32; 4], String> {
+    let parts: Vec<u32> = text
+        .split(',')
+        .map(|p| p.trim().parse::<u32>().map_err(|_| format!("'{p}' is not a count")))
+        .collect::<Result<_, _>>()?;
+    <[u32; 4]>::try_from(parts).map_err(|_| "give four counts: critical,high,normal,low".into())
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {}", .0.join("; "))]
 pub struct ConfigError(pub Vec<String>);
@@ -21,7 +100,7 @@ impl StoreConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
         let actions_table = lookup("BATON_ACTIONS_TABLE").unwrap_or_else(|| "baton-actions".into());
         if actions_table.trim().is_empty() {
             problems.push("BATON_ACTIONS_TABLE must not be empty".into());
@@ -57,5 +136,26 @@ mod tests {
         let env: HashMap<&str, &str> = [("BATON_ACTIONS_TABLE", " "), ("BATON_RETENTION_DAYS", "forever")].into();
         let err = StoreConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect_err("bad");
         assert_eq!(err.0.len(), 2);
+    }
+
+    #[test]
+    fn a_function_hears_of_every_missing_variable_at_once() {
+        let needs = Needs { queues: true, events_queue: true, ws_endpoint: false };
+        let err = Config::from_lookup(needs, |_| None).expect_err("missing");
+        assert_eq!(err.0.len(), 5, "{err}");
+        assert!(err.to_string().contains("BATON_LOW_QUEUE_URL is required"));
+        let env: HashMap<&str, &str> = [
+            ("BATON_CRITICAL_QUEUE_URL", "c"),
+            ("BATON_HIGH_QUEUE_URL", "h"),
+            ("BATON_NORMAL_QUEUE_URL", "n"),
+            ("BATON_LOW_QUEUE_URL", "l"),
+            ("BATON_EVENTS_QUEUE_URL", "e"),
+            ("BATON_CAPACITY", "1,2,3,4"),
+        ]
+        .into();
+        let ok = Config::from_lookup(needs, |k| env.get(k).map(|v| v.to_string())).expect("complete");
+        assert_eq!(ok.queue_urls, ["c", "h", "n", "l"]);
+        assert_eq!(ok.capacity, [1, 2, 3, 4]);
+        assert!(Config::from_lookup(Needs::default(), |k| (k == "BATON_CAPACITY").then(|| "1,2".into())).is_err());
     }
 }

@@ -6,14 +6,25 @@
 //! - [`store`]: `DynamoActionStore`, the actions table (the one place DynamoDB errors are classified).
 //! - [`sqs`]: `SqsActionQueue`, one queue per priority.
 //! - [`config`]: typed configuration from the environment.
+//! - [`connections`]: `DynamoConnections`, the WebSocket connections table.
+//! - [`apigw`]: `ApiGwNotifier`, events to WebSocket clients via `PostToConnection`.
+//! - [`events_queue`]: `SqsEventPublisher`, events onto the FIFO events queue.
+//! - [`stream`]: DynamoDB Streams records → action images.
+//! - [`lambda`]: the batch response Lambda's event source mappings read.
 //!
 //! Depends on the domain only; never on the HTTP layer or a platform client.
 
+pub mod apigw;
 pub mod calls;
 pub mod codec;
 pub mod config;
+pub mod connections;
+pub mod events_queue;
+pub mod lambda;
+pub mod runtime;
 pub mod sqs;
 pub mod store;
+pub mod stream;
 pub mod tables;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

@@ -14,6 +14,8 @@ use tracing::warn;
 
 /// SQS's ceiling on `DelaySeconds`.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
+/// SQS's ceiling on a message's visibility timeout.
+pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
 
 fn queue_error<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> QueueError {
     QueueError(format!("{}", DisplayErrorContext(&err)))
@@ -35,6 +37,25 @@ impl SqsActionQueue {
 
     pub fn url(&self, priority: Priority) -> &str {
         &self.urls[priority.index()]
+    }
+
+    /// Makes an in-flight message come back after `delay` instead of the queue's visibility
+    /// timeout: this is how a retry's backoff is applied on the serverless path.
+    pub async fn redeliver_after(
+        &self,
+        priority: Priority,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(self.url(priority))
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(delay.min(MAX_VISIBILITY).as_secs() as i32)
+            .send()
+            .await
+            .map_err(queue_error)?;
+        Ok(())
     }
 
     /// The delay SQS can apply itself; the rest is the executor's `NotYet`.

@@ -62,8 +62,8 @@ pub const ACTIONS: TableDef = TableDef {
     ttl_attribute: Some(attr::EXPIRES_AT),
 };
 
-/// Every table the runtime needs today.
-pub const ALL: &[TableDef] = &[ACTIONS];
+/// Every table Baton needs today.
+pub const ALL: &[TableDef] = &[ACTIONS, crate::connections::CONNECTIONS];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())

@@ -18,6 +18,7 @@ pub const ACTION_COMPLETED: &str = "action:completed";
 pub const ACTION_FAILED: &str = "action:failed";
 pub const ACTION_CANCELLED: &str = "action:cancelled";
 pub const QUEUE_UPDATED: &str = "queue:updated";
+pub const INGEST_REJECTED: &str = "ingest:rejected";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -28,6 +29,7 @@ pub const EVENT_NAMES: &[&str] = &[
     ACTION_FAILED,
     ACTION_CANCELLED,
     QUEUE_UPDATED,
+    INGEST_REJECTED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.
@@ -323,6 +325,58 @@ pub fn queue_updated(snapshot: &QueueSnapshot, now: DateTime<Utc>) -> Event {
     }
 }
 
+/// An ingress message that was refused, with why, so its sender can see it on the events queue.
+pub fn ingest_rejected(
+    message_id: &str,
+    reason: &str,
+    fields: &[FieldError],
+    excerpt: &str,
+    now: DateTime<Utc>,
+) -> Event {
+    Event {
+        event: INGEST_REJECTED.to_owned(),
+        data: json!({
+            "messageId": message_id,
+            "reason": reason,
+            "fields": fields,
+            "body": excerpt,
+            "timestamp": timestamp(now),
+        }),
+        id: format!("ingest:{message_id}:rejected"),
+        ts: timestamp(now),
+        platform: None,
+    }
+}
+
+/// API Gateway's WebSocket frame limit is 32 KiB; frames are kept under this.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024 - 512;
+
+/// The event as a frame of at most `max` bytes. An oversized result (the usual cause) is
+/// replaced by a reference to `GET /api/actions/{id}`, where the whole of it can be read.
+pub fn frame_within(event: &Event, max: usize) -> String {
+    let text = serde_json::to_string(event).unwrap_or_default();
+    if text.len() <= max {
+        return text;
+    }
+    let mut slim = event.clone();
+    let id = slim.data.get("actionId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some(obj) = slim.data.as_object_mut() {
+        let reference = json!({"truncated": true, "bytes": text.len(), "ref": format!("/api/actions/{id}")});
+        for key in ["result", "error"] {
+            if obj.contains_key(key) {
+                obj.insert(key.into(), reference.clone());
+            }
+        }
+    }
+    let text = serde_json::to_string(&slim).unwrap_or_default();
+    if text.len() <= max {
+        return text;
+    }
+    // Nothing left to trim safely: send the bare facts.
+    let data = json!({"actionId": id, "truncated": true, "ref": format!("/api/actions/{id}")});
+    serde_json::to_string(&Event { data, ..slim }).unwrap_or_default()
+}
+
 /// Whether `name` matches a subscription pattern (`*`, `action:*`, or an exact name).
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
     match pattern.strip_suffix('*') {
@@ -448,6 +502,24 @@ mod tests {
         assert!(!sub.wants(&ev("queue:updated", None)));
         let platforms_only = Subscription { events: vec![], platforms: vec![Platform::Slack] };
         assert!(platforms_only.wants(&ev("queue:updated", None)), "platform-less events pass a platform filter");
+    }
+
+    #[test]
+    fn oversized_frames_carry_a_reference_instead_of_the_result() {
+        let event = Event {
+            event: ACTION_COMPLETED.into(),
+            data: json!({"actionId": "a-1", "result": {"blob": "x".repeat(100_000)}, "retries": 0}),
+            id: "a-1:3:action:completed".into(),
+            ts: "t".into(),
+            platform: Some(Platform::Slack),
+        };
+        let frame = frame_within(&event, MAX_FRAME_BYTES);
+        assert!(frame.len() <= MAX_FRAME_BYTES);
+        let v: Value = serde_json::from_str(&frame).expect("json");
+        assert_eq!(v["data"]["result"]["ref"], "/api/actions/a-1");
+        assert_eq!(v["data"]["retries"], 0, "the rest of the event stays");
+        let small = Event { data: json!({"actionId": "a-1"}), ..event };
+        assert_eq!(frame_within(&small, MAX_FRAME_BYTES), serde_json::to_string(&small).expect("json"));
     }
 
     #[test]

@@ -193,7 +193,7 @@ mod tests {
     use crate::error::ErrorCode;
     use crate::model::Status;
     use crate::ports::PlatformRegistry;
-    use crate::usecases::{Executor, Outcome, Submitter, recover};
+    use crate::usecases::{Executor, IngestOutcome, Ingestor, Outcome, Submitter, recover, redrive};
     use crate::validation::parse_submission;
     use serde_json::json;
     use std::sync::Arc;
@@ -347,5 +347,44 @@ mod tests {
         assert_eq!(ids.len(), 2);
         assert!(ids.contains(&orphan) && ids.contains(&waiting));
         assert_eq!(w.store.snapshot(&orphan).expect("stored").status, Status::Retrying);
+    }
+    #[tokio::test]
+    async fn ingest_accepts_once_acknowledges_redeliveries_and_rejects_with_reasons() {
+        let w = World::new(vec![]);
+        let ingestor = Ingestor { submitter: w.submitter() };
+        let msg = json!({"event": "action:ready", "data": {"action": {"id": "in-1", "type": "notify",
+            "platform": "slack", "priority": "low", "data": {"channel": "#a", "text": "t"}}}})
+        .to_string();
+        assert!(matches!(ingestor.ingest(&msg).await.expect("ok"), IngestOutcome::Accepted(_)));
+        assert_eq!(ingestor.ingest(&msg).await.expect("ok"), IngestOutcome::AlreadyAccepted("in-1".into()));
+        let other = msg.replace("\"t\"", "\"different\"");
+        let IngestOutcome::Rejected { fields, .. } = ingestor.ingest(&other).await.expect("ok") else {
+            panic!("a different action under a taken id is rejected")
+        };
+        assert_eq!(fields[0].field, "data.action.id");
+        let IngestOutcome::Rejected { reason, .. } = ingestor.ingest("{oops").await.expect("ok") else {
+            panic!("not JSON is rejected")
+        };
+        assert!(reason.starts_with("not JSON"));
+        let IngestOutcome::Rejected { fields, .. } =
+            ingestor.ingest(r#"{"event":"action:ready","data":{"action":{"type":"notify"}}}"#).await.expect("ok")
+        else {
+            panic!("invalid")
+        };
+        assert!(fields.iter().any(|f| f.field == "data.action.platform"), "{fields:?}");
+    }
+
+    #[tokio::test]
+    async fn redrive_requeues_only_stranded_actions() {
+        let w = World::new(vec![]);
+        let fresh = w.submit(json!({})).await;
+        w.clock.advance(Duration::from_secs(20 * 60));
+        let stranded = w.submit(json!({})).await;
+        let queue = MemoryQueue::default();
+        let n = redrive(w.store.as_ref(), &queue, w.clock.as_ref(), Duration::from_secs(15 * 60)).await.expect("ok");
+        assert_eq!(n, 1);
+        let requeued = queue.items.lock().expect("lock")[0].0.action_id.clone();
+        assert_eq!(requeued, fresh, "the one waiting past the threshold");
+        assert_ne!(requeued, stranded);
     }
 }

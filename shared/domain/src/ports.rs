@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{PlatformError, StoreError};
-use crate::events::Event;
+use crate::events::{Event, Subscription};
 use crate::model::{Action, Platform, Priority, Status, WorkItem};
 use crate::validation::Operation;
 
@@ -120,6 +120,13 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, events: Vec<Event>);
 }
 
+/// The durable event channel (the SQS events queue). Unlike a `Notifier`, a failure is
+/// reported, so the caller can have the change delivered again.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    async fn publish(&self, events: &[Event]) -> Result<(), String>;
+}
+
 /// Told of every successful write to the actions table, in write order per action.
 /// Locally this is the change feed; on AWS DynamoDB Streams plays the part.
 pub trait ChangeListener: Send + Sync {
@@ -153,4 +160,24 @@ impl PlatformRegistry {
     pub fn get(&self, platform: Platform) -> Option<&Arc<dyn PlatformClient>> {
         self.clients.get(&platform)
     }
+}
+
+/// A WebSocket connection held by API Gateway (on AWS) and what it subscribed to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub id: String,
+    #[serde(default)]
+    pub subscription: Subscription,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// The connections table.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn put(&self, connection: &Connection) -> Result<(), StoreError>;
+    /// Idempotent: deleting a connection that is gone is not an error.
+    async fn delete(&self, id: &str) -> Result<(), StoreError>;
+    async fn subscribe(&self, id: &str, subscription: &Subscription) -> Result<(), StoreError>;
+    async fn all(&self) -> Result<Vec<Connection>, StoreError>;
 }

@@ -13,7 +13,7 @@ use crate::error::{DomainError, ErrorCode, FieldError, PlatformError, StoreError
 use crate::model::{Action, ActionError, Status, WorkItem};
 use crate::policy::{RetryDecision, decide_retry, estimated_wait};
 use crate::ports::{ActionQueue, ActionStore, Clock, PlatformRegistry};
-use crate::validation::{Operation, Submission};
+use crate::validation::{Ingress, Operation, Submission, parse_ingress};
 
 /// The answer to an accepted submission (`202`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -213,4 +213,121 @@ pub async fn recover(
         }
     }
     Ok(work)
+}
+
+/// What became of one ingress message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    Accepted(Receipt),
+    /// The same action was accepted before (a redelivery of the message): nothing to do.
+    AlreadyAccepted(String),
+    /// The message can never be accepted; `fields` name what is wrong.
+    Rejected {
+        reason: String,
+        fields: Vec<FieldError>,
+    },
+}
+
+/// Turns ingress messages (SQS ingress queue, `POST /api/events`) into accepted actions.
+#[derive(Clone)]
+pub struct Ingestor {
+    pub submitter: Submitter,
+}
+
+impl Ingestor {
+    /// `Err` only for transient trouble (store or queue unavailable): the message is retried.
+    pub async fn ingest(&self, body: &str) -> Result<IngestOutcome, DomainError> {
+        let value: serde_json::Value = match serde_json::from_str(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(IngestOutcome::Rejected {
+                    reason: format!("not JSON: {e}"),
+                    fields: vec![FieldError::new("body", "must be a JSON object {\"event\", \"data\"}")],
+                });
+            }
+        };
+        let ingress = match parse_ingress(&value) {
+            Ok(i) => i,
+            Err(fields) => {
+                let reason = fields.first().map(ToString::to_string).unwrap_or_else(|| "invalid".into());
+                return Ok(IngestOutcome::Rejected { reason, fields });
+            }
+        };
+        match ingress {
+            Ingress::ActionReady(submission) => self.accept(submission).await,
+        }
+    }
+
+    async fn accept(&self, submission: Submission) -> Result<IngestOutcome, DomainError> {
+        let wanted = submission.action.clone();
+        match self.submitter.submit(submission).await {
+            Ok(receipt) => Ok(IngestOutcome::Accepted(receipt)),
+            Err(DomainError::Duplicate(message)) => {
+                let id = wanted.id.clone().unwrap_or_default();
+                // Same id and same content: this message was delivered before. Anything else is
+                // a real conflict the sender must hear about.
+                match self.submitter.store.get(&id).await? {
+                    Some(existing)
+                        if existing.action_type == wanted.action_type
+                            && existing.platform == wanted.platform
+                            && existing.priority == wanted.priority
+                            && existing.data == wanted.data =>
+                    {
+                        Ok(IngestOutcome::AlreadyAccepted(id))
+                    }
+                    _ => Ok(IngestOutcome::Rejected {
+                        reason: message,
+                        fields: vec![FieldError::new("data.action.id", "is taken by a different action")],
+                    }),
+                }
+            }
+            Err(DomainError::Invalid(fields)) => {
+                let reason = fields.first().map(ToString::to_string).unwrap_or_else(|| "invalid".into());
+                Ok(IngestOutcome::Rejected { reason, fields: prefix_data(fields) })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn prefix_data(fields: Vec<FieldError>) -> Vec<FieldError> {
+    fields.into_iter().map(|f| FieldError::new(format!("data.{}", f.field), f.reason)).collect()
+}
+
+/// The safety net of the serverless path: re-queues actions whose queue message may be lost —
+/// runnable for longer than `stale_after` past their due time, or executing past their lease.
+/// A duplicate message is harmless (the lease admits one worker); a lost one would strand
+/// the action. Returns how many were re-queued.
+pub async fn redrive(
+    store: &dyn ActionStore,
+    queue: &dyn ActionQueue,
+    clock: &dyn Clock,
+    stale_after: Duration,
+) -> Result<usize, DomainError> {
+    let now = clock.now();
+    let stale = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::minutes(15));
+    let mut count = 0;
+    for priority in crate::model::Priority::ALL.iter().copied() {
+        let mut after = None;
+        loop {
+            let page = store.pending(priority, 1000, after.take()).await?;
+            for action in &page.items {
+                let stuck = match action.status {
+                    Status::Queued | Status::Retrying => action.ready_at() + stale <= now,
+                    Status::Executing => action.lease_until.is_some_and(|l| l <= now),
+                    _ => false,
+                };
+                if stuck {
+                    let item = WorkItem { action_id: action.id.clone(), priority };
+                    queue.enqueue(item, Duration::ZERO).await.map_err(|e| DomainError::Queue(e.0))?;
+                    count += 1;
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(count)
 }

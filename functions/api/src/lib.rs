@@ -1,0 +1,2 @@
+//! `ApiFunction`: the REST API on API Gateway — the same axum router as `baton serve`.
+pub mod handler;

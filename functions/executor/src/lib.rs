@@ -1,0 +1,2 @@
+//! `ExecutorFunction`: the four priority queues → the executor use case.
+pub mod handler;

@@ -1,0 +1,2 @@
+//! `IngestFunction`: the SQS ingress queue → accepted actions.
+pub mod handler;

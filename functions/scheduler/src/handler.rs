@@ -1,0 +1,61 @@
+//! Every run: re-drive actions whose queue message may be lost (the safety net of the
+//! serverless path), and publish `queue:updated` when the queues' depth changed since this
+//! sandbox last looked (a cold sandbox publishes once).
+
+use baton_domain::events::{ByPriority, QueueSnapshot, queue_updated};
+use baton_domain::ports::{ActionQueue, ActionStore, Clock, EventSink, Notifier};
+use baton_domain::usecases::redrive;
+use serde::Serialize;
+use std::sync::Mutex;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// A message not taken this long after its action was due is presumed lost.
+pub const REDRIVE_AFTER: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub redriven: usize,
+    pub queue_updated: bool,
+}
+
+pub struct Scheduler<'a> {
+    pub store: &'a dyn ActionStore,
+    pub queue: &'a dyn ActionQueue,
+    pub clock: &'a dyn Clock,
+    pub sink: &'a dyn EventSink,
+    pub notifier: &'a dyn Notifier,
+    /// The depth published last by this sandbox.
+    pub last_depth: &'a Mutex<Option<[u64; 4]>>,
+}
+
+impl Scheduler<'_> {
+    pub async fn run(&self) -> Result<Summary, String> {
+        let redriven = redrive(self.store, self.queue, self.clock, REDRIVE_AFTER).await.map_err(|e| e.to_string())?;
+        if redriven > 0 {
+            info!(redriven, "re-queued stranded actions");
+        }
+        let stats = self.queue.stats().await;
+        let changed = {
+            let mut last = self.last_depth.lock().unwrap_or_else(|p| p.into_inner());
+            let changed = *last != Some(stats.depth);
+            *last = Some(stats.depth);
+            changed
+        };
+        if changed {
+            let snapshot = QueueSnapshot {
+                total_queued: stats.depth.iter().sum(),
+                by_priority: ByPriority::from_array(stats.depth),
+                avg_wait_time: stats.avg_wait_ms,
+                worker_utilization: stats.utilization(),
+            };
+            let event = queue_updated(&snapshot, self.clock.now());
+            if let Err(e) = self.sink.publish(std::slice::from_ref(&event)).await {
+                warn!(error = %e, "queue:updated not published");
+            }
+            self.notifier.notify(vec![event]).await;
+        }
+        Ok(Summary { redriven, queue_updated: changed })
+    }
+}

@@ -1,0 +1,2 @@
+//! `SchedulerFunction`: the EventBridge schedule.
+pub mod handler;

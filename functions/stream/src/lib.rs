@@ -1,0 +1,2 @@
+//! `StreamFunction`: DynamoDB Streams of the actions table → events.
+pub mod handler;

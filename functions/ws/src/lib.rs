@@ -1,0 +1,2 @@
+//! `WsFunction`: the WebSocket API's routes.
+pub mod handler;
