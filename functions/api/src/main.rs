@@ -8,6 +8,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     init_telemetry();
     let config = Config::from_env(Needs { queues: true, ..Needs::default() })?;
     let sdk = sdk_config().await;
-    let app = baton_http::router(api::handler::state(&config, &sdk));
+    let app = api::handler::app(api::handler::state(&config, &sdk));
     lambda_http::run(app).await
 }

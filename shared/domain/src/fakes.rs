@@ -11,9 +11,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::{PlatformError, StoreError};
+use crate::events::{Event, Subscription};
 use crate::model::{Action, Platform, Priority, WorkItem};
 use crate::ports::{
-    ActionQueue, ActionStore, Clock, Page, PlatformClient, QueueError, QueueStats, RecentPage, RecentQuery,
+    ActionQueue, ActionStore, Clock, Connection, ConnectionStore, EventSink, Notifier, Page, PlatformClient,
+    QueueError, QueueStats, RecentPage, RecentQuery,
 };
 use crate::validation::Operation;
 
@@ -184,6 +186,72 @@ impl PlatformClient for ScriptedPlatform {
             }
             None => lock(&self.last).clone().unwrap_or(Ok(Value::Null)),
         }
+    }
+}
+
+/// Connections in a map.
+#[derive(Default)]
+pub struct MemoryConnections {
+    pub items: Mutex<HashMap<String, Connection>>,
+}
+
+#[async_trait]
+impl ConnectionStore for MemoryConnections {
+    async fn put(&self, c: &Connection) -> Result<(), StoreError> {
+        lock(&self.items).insert(c.id.clone(), c.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        lock(&self.items).remove(id);
+        Ok(())
+    }
+
+    async fn subscribe(&self, id: &str, subscription: &Subscription) -> Result<(), StoreError> {
+        match lock(&self.items).get_mut(id) {
+            Some(c) => {
+                c.subscription = subscription.clone();
+                Ok(())
+            }
+            None => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn all(&self) -> Result<Vec<Connection>, StoreError> {
+        Ok(lock(&self.items).values().cloned().collect())
+    }
+}
+
+/// Keeps what it is given; fails the next `fail_next` publications.
+#[derive(Default)]
+pub struct RecordingSink {
+    pub events: Mutex<Vec<Event>>,
+    pub fail_next: Mutex<usize>,
+}
+
+impl RecordingSink {
+    pub fn names(&self) -> Vec<String> {
+        lock(&self.events).iter().map(|e| e.event.clone()).collect()
+    }
+}
+
+#[async_trait]
+impl EventSink for RecordingSink {
+    async fn publish(&self, events: &[Event]) -> Result<(), String> {
+        let mut fail = lock(&self.fail_next);
+        if *fail > 0 {
+            *fail -= 1;
+            return Err("events queue unavailable".into());
+        }
+        lock(&self.events).extend_from_slice(events);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingSink {
+    async fn notify(&self, events: Vec<Event>) {
+        lock(&self.events).extend(events);
     }
 }
 
