@@ -1,0 +1,127 @@
+//! template.yaml declares what the code expects: the same tables, keys and indexes as the
+//! runtime's table definitions, queues that outlast their consumers, a binary per function.
+
+use baton_aws::connections::CONNECTIONS;
+use baton_aws::tables::{ACTIONS, TableDef};
+use serde_norway::Value;
+use std::collections::BTreeSet;
+
+fn template() -> Value {
+    serde_norway::from_str(include_str!("../../template.yaml")).expect("template.yaml parses")
+}
+
+fn resource<'a>(t: &'a Value, name: &str) -> &'a Value {
+    &t["Resources"][name]
+}
+
+fn keys(schema: &Value) -> (String, Option<String>) {
+    let mut hash = None;
+    let mut range = None;
+    for k in schema.as_sequence().expect("key schema") {
+        let name = k["AttributeName"].as_str().expect("name").to_owned();
+        match k["KeyType"].as_str() {
+            Some("HASH") => hash = Some(name),
+            Some("RANGE") => range = Some(name),
+            other => panic!("key type {other:?}"),
+        }
+    }
+    (hash.expect("hash key"), range)
+}
+
+fn assert_table_matches(t: &Value, logical: &str, def: &TableDef) {
+    let props = &resource(t, logical)["Properties"];
+    assert_eq!(keys(&props["KeySchema"]), (def.hash.to_owned(), def.range.map(str::to_owned)), "{logical} key");
+    let declared: BTreeSet<(String, String, Option<String>)> = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .map(|ixs| {
+            ixs.iter()
+                .map(|ix| {
+                    let (h, r) = keys(&ix["KeySchema"]);
+                    (ix["IndexName"].as_str().expect("index name").to_owned(), h, r)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let expected: BTreeSet<(String, String, Option<String>)> =
+        def.indexes.iter().map(|ix| (ix.name.to_owned(), ix.hash.to_owned(), ix.range.map(str::to_owned))).collect();
+    assert_eq!(declared, expected, "{logical} indexes");
+    let attrs: BTreeSet<String> = props["AttributeDefinitions"]
+        .as_sequence()
+        .expect("attributes")
+        .iter()
+        .map(|a| {
+            assert_eq!(a["AttributeType"].as_str(), Some("S"), "{logical}: key attributes are strings");
+            a["AttributeName"].as_str().expect("name").to_owned()
+        })
+        .collect();
+    let wanted: BTreeSet<String> = def.key_attributes().into_iter().map(str::to_owned).collect();
+    assert_eq!(attrs, wanted, "{logical} attribute definitions");
+    assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), def.ttl_attribute, "{logical} TTL");
+}
+
+#[test]
+fn the_template_declares_the_tables_the_code_creates() {
+    let t = template();
+    assert_table_matches(&t, "ActionsTable", &ACTIONS);
+    assert_table_matches(&t, "ConnectionsTable", &CONNECTIONS);
+    assert_eq!(
+        resource(&t, "ActionsTable")["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_AND_OLD_IMAGES"),
+        "events are derived from old and new images"
+    );
+}
+
+#[test]
+fn every_queue_outlasts_its_consumer_six_times_over() {
+    let t = template();
+    let default_timeout = t["Globals"]["Function"]["Timeout"].as_u64().expect("global timeout");
+    let mut checked = 0;
+    for (name, res) in t["Resources"].as_mapping().expect("resources") {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let timeout = res["Properties"]["Timeout"].as_u64().unwrap_or(default_timeout);
+        let Some(events) = res["Properties"]["Events"].as_mapping() else { continue };
+        for (_, ev) in events {
+            if ev["Type"].as_str() != Some("SQS") {
+                continue;
+            }
+            // `Queue: !GetAtt XQueue.Arn`
+            let target = match &ev["Properties"]["Queue"] {
+                Value::Tagged(tagged) => {
+                    tagged.value.as_str().expect("GetAtt target").trim_end_matches(".Arn").to_owned()
+                }
+                other => panic!("{name:?}: queue given as {other:?}"),
+            };
+            let visibility = resource(&t, &target)["Properties"]["VisibilityTimeout"].as_u64().expect("visibility");
+            assert!(visibility >= 6 * timeout, "{target}: visibility {visibility} < 6 × {timeout} ({name:?})");
+            assert!(
+                ev["Properties"]["FunctionResponseTypes"]
+                    .as_sequence()
+                    .is_some_and(|r| r.iter().any(|v| v == "ReportBatchItemFailures")),
+                "{name:?} reports batch item failures"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 5, "ingress + four priority queues");
+}
+
+#[test]
+fn every_function_names_a_binary_of_the_workspace() {
+    let t = template();
+    let mut binaries = BTreeSet::new();
+    for (_, res) in t["Resources"].as_mapping().expect("resources") {
+        if res["Type"].as_str() == Some("AWS::Serverless::Function") {
+            assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+            binaries.insert(res["Metadata"]["BuildProperties"]["Binary"].as_str().expect("binary").to_owned());
+        }
+    }
+    let expected: BTreeSet<String> =
+        ["api", "ws", "ingest", "executor", "stream", "scheduler"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(binaries, expected);
+    for b in &binaries {
+        let main = format!("{}/../functions/{b}/src/main.rs", env!("CARGO_MANIFEST_DIR"));
+        assert!(std::path::Path::new(&main).exists(), "{main}");
+    }
+}
