@@ -2,6 +2,8 @@
 //! ephemeral port) with wiremock standing in for Slack and Notion, and `WsClient` is a real
 //! WebSocket client of its `/ws`.
 
+pub mod moto;
+
 use anyhow::{Context, anyhow, bail};
 use baton_cli::{DataLocation, Runtime, ServeOptions};
 use baton_platforms::PlatformSettings;

@@ -1,4 +1,6 @@
-//! `DynamoActionStore` over the real DynamoDB wire protocol, against the embedded emulator.
+//! `DynamoActionStore` over the real DynamoDB wire protocol — the same suite against the
+//! embedded emulator (what `baton serve` runs on) and against moto's DynamoDB, so that
+//! behaviour one emulator gets wrong cannot hide.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use baton_aws::calls::CallCounter;
@@ -14,21 +16,37 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+enum Backend {
+    Emulator(#[allow(dead_code)] EmbeddedDynamo),
+    Moto(#[allow(dead_code)] baton_tests::moto::Moto),
+}
+
 struct Fixture {
-    _dynamo: EmbeddedDynamo,
+    _backend: Backend,
     client: aws_sdk_dynamodb::Client,
     store: Arc<DynamoActionStore>,
     calls: CallCounter,
 }
 
-async fn fixture() -> Fixture {
+async fn emulator() -> Fixture {
     let dynamo = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
+    let endpoint = dynamo.endpoint.clone();
+    fixture(Backend::Emulator(dynamo), &endpoint).await
+}
+
+async fn moto() -> Fixture {
+    let moto = baton_tests::moto::Moto::start().await.expect("moto");
+    let endpoint = moto.endpoint.clone();
+    fixture(Backend::Moto(moto), &endpoint).await
+}
+
+async fn fixture(backend: Backend, endpoint: &str) -> Fixture {
     let calls = CallCounter::default();
-    let client = local_dynamodb_client(&dynamo.endpoint, Some(calls.clone()));
+    let client = local_dynamodb_client(endpoint, Some(calls.clone()));
     tables::ACTIONS.ensure(&client, "actions-test").await.expect("table");
     tables::ACTIONS.ensure(&client, "actions-test").await.expect("ensure is idempotent");
     let store = Arc::new(DynamoActionStore::new(client.clone(), "actions-test", Duration::from_secs(86_400 * 30)));
-    Fixture { _dynamo: dynamo, client, store, calls }
+    Fixture { _backend: backend, client, store, calls }
 }
 
 fn action(id: &str, platform: Platform, priority: Priority, created: DateTime<Utc>) -> Action {
@@ -42,9 +60,7 @@ fn action(id: &str, platform: Platform, priority: Priority, created: DateTime<Ut
     .expect("action")
 }
 
-#[tokio::test]
-async fn an_action_round_trips_exactly_and_ids_are_unique() {
-    let f = fixture().await;
+async fn an_action_round_trips_exactly_and_ids_are_unique(f: Fixture) {
     let a = action("rt-1", Platform::Slack, Priority::High, Utc::now());
     f.store.insert(&a).await.expect("insert");
     assert_eq!(f.store.get("rt-1").await.expect("get"), Some(a.clone()));
@@ -52,9 +68,7 @@ async fn an_action_round_trips_exactly_and_ids_are_unique() {
     assert_eq!(f.store.get("missing").await.expect("get"), None);
 }
 
-#[tokio::test]
-async fn a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers() {
-    let f = fixture().await;
+async fn a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers(f: Fixture) {
     for round in 0..10 {
         let id = format!("race-{round}");
         f.store.insert(&action(&id, Platform::Notion, Priority::Critical, Utc::now())).await.expect("insert");
@@ -81,9 +95,7 @@ async fn a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers() {
     }
 }
 
-#[tokio::test]
-async fn recent_pages_newest_first_across_days_with_filters_and_totals() {
-    let f = fixture().await;
+async fn recent_pages_newest_first_across_days_with_filters_and_totals(f: Fixture) {
     let now = Utc::now();
     let mut ids = Vec::new();
     for i in 0..12 {
@@ -126,9 +138,7 @@ async fn recent_pages_newest_first_across_days_with_filters_and_totals() {
     assert_eq!(f.calls.get("Scan"), 0, "no Scan on any read path");
 }
 
-#[tokio::test]
-async fn pending_lists_only_unfinished_actions_oldest_first_in_pages() {
-    let f = fixture().await;
+async fn pending_lists_only_unfinished_actions_oldest_first_in_pages(f: Fixture) {
     let now = Utc::now();
     for i in 0..7 {
         let a = action(&format!("p-{i}"), Platform::Slack, Priority::Low, now + ChronoDuration::milliseconds(i));
@@ -149,9 +159,7 @@ async fn pending_lists_only_unfinished_actions_oldest_first_in_pages() {
     assert_eq!(f.calls.get("Scan"), 0);
 }
 
-#[tokio::test]
-async fn finished_actions_carry_a_ttl_and_leave_the_pending_index() {
-    let f = fixture().await;
+async fn finished_actions_carry_a_ttl_and_leave_the_pending_index(f: Fixture) {
     let a = action("ttl-1", Platform::Slack, Priority::Normal, Utc::now());
     f.store.insert(&a).await.expect("insert");
     let raw = |f: &Fixture| {
@@ -191,3 +199,22 @@ async fn finished_actions_carry_a_ttl_and_leave_the_pending_index() {
     assert!(expires > Utc::now().timestamp() + 29 * 86_400);
     assert!(matches!(f.store.replace(&leased, &failed).await, Err(StoreError::Conflict)), "stale images lose");
 }
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod emulator {
+            $(#[tokio::test] async fn $name() { super::$name(super::emulator().await).await })+
+        }
+        mod moto {
+            $(#[tokio::test] async fn $name() { super::$name(super::moto().await).await })+
+        }
+    };
+}
+
+on_both_backends!(
+    an_action_round_trips_exactly_and_ids_are_unique,
+    a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers,
+    recent_pages_newest_first_across_days_with_filters_and_totals,
+    pending_lists_only_unfinished_actions_oldest_first_in_pages,
+    finished_actions_carry_a_ttl_and_leave_the_pending_index,
+);

@@ -43,3 +43,16 @@ pub fn local_dynamodb_client(endpoint: &str, counter: Option<calls::CallCounter>
     let config = config.build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
+
+/// An SQS client for a local endpoint (an emulator such as moto).
+pub fn local_sqs_client(endpoint: &str, counter: Option<calls::CallCounter>) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "baton-local"));
+    if let Some(counter) = counter {
+        config = config.interceptor(counter);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
