@@ -86,19 +86,32 @@ impl Notifier for ApiGwNotifier {
                 }
             }
         }
+        let gone = std::sync::Mutex::new(std::collections::BTreeSet::new());
         futures_util::stream::iter(posts)
-            .for_each_concurrent(self.concurrency, |(id, frame)| async move {
-                match self.post(id, frame).await {
-                    Ok(()) => {}
-                    Err(PostError::Gone) => {
-                        debug!(connection_id = id, "connection gone; removing it");
-                        if let Err(e) = self.connections.delete(id).await {
-                            warn!(connection_id = id, error = %e, "could not remove a gone connection");
-                        }
+            .for_each_concurrent(self.concurrency, |(id, frame)| {
+                let gone = &gone;
+                async move {
+                    if gone.lock().is_ok_and(|g| g.contains(id)) {
+                        return;
                     }
-                    Err(PostError::Failed(e)) => warn!(connection_id = id, error = %e, "post to connection failed"),
+                    match self.post(id, frame).await {
+                        Ok(()) => {}
+                        Err(PostError::Gone) => {
+                            if let Ok(mut g) = gone.lock() {
+                                g.insert(id);
+                            }
+                        }
+                        Err(PostError::Failed(e)) => warn!(connection_id = id, error = %e, "post to connection failed"),
+                    }
                 }
             })
             .await;
+        // Delete each gone connection once: *that* connection, not the sender's.
+        for id in gone.into_inner().unwrap_or_default() {
+            debug!(connection_id = id, "connection gone; removing it");
+            if let Err(e) = self.connections.delete(id).await {
+                warn!(connection_id = id, error = %e, "could not remove a gone connection");
+            }
+        }
     }
 }

@@ -46,14 +46,18 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        // JSON-protocol services name the operation in `X-Amz-Target: Service_Version.Operation`.
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("unknown")
-            .to_owned();
+        // JSON-protocol services name the operation in `X-Amz-Target: Service_Version.Operation`;
+        // the API Gateway management API is REST-JSON and is named by method and path.
+        let request = context.request();
+        let op = match request.headers().get("x-amz-target") {
+            Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+            None if request.uri().contains("/@connections/") => match request.method() {
+                "POST" => "PostToConnection".to_owned(),
+                "DELETE" => "DeleteConnection".to_owned(),
+                _ => "GetConnection".to_owned(),
+            },
+            None => format!("{} {}", request.method(), request.uri()),
+        };
         if let Ok(mut c) = self.counts.lock() {
             *c.entry(op).or_insert(0) += 1;
         }

@@ -17,13 +17,23 @@ pub const MAX_DELAY: Duration = Duration::from_secs(900);
 /// SQS's ceiling on a message's visibility timeout.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
 
+/// SQS counts delays in whole seconds. Rounding down would deliver a retry before its
+/// backoff is over, only for the executor to send it back again; so round up.
+fn whole_seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 fn queue_error<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> QueueError {
     QueueError(format!("{}", DisplayErrorContext(&err)))
 }
 
+/// How long queue depths are reused: estimates need not cost four API calls per submission.
+const STATS_TTL: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct SqsActionQueue {
     client: Client,
+    stats_cache: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, QueueStats)>>>,
     /// Queue URLs by `Priority::index()`.
     urls: [String; 4],
     /// The event source mappings' maximum concurrency per priority (for estimates).
@@ -32,7 +42,7 @@ pub struct SqsActionQueue {
 
 impl SqsActionQueue {
     pub fn new(client: Client, urls: [String; 4], capacity: [u32; 4]) -> Self {
-        Self { client, urls, capacity }
+        Self { client, urls, capacity, stats_cache: Default::default() }
     }
 
     pub fn url(&self, priority: Priority) -> &str {
@@ -51,7 +61,7 @@ impl SqsActionQueue {
             .change_message_visibility()
             .queue_url(self.url(priority))
             .receipt_handle(receipt_handle)
-            .visibility_timeout(delay.min(MAX_VISIBILITY).as_secs() as i32)
+            .visibility_timeout(whole_seconds_up(delay.min(MAX_VISIBILITY)) as i32)
             .send()
             .await
             .map_err(queue_error)?;
@@ -60,7 +70,7 @@ impl SqsActionQueue {
 
     /// The delay SQS can apply itself; the rest is the executor's `NotYet`.
     pub fn sqs_delay(delay: Duration) -> i32 {
-        delay.min(MAX_DELAY).as_secs() as i32
+        whole_seconds_up(delay.min(MAX_DELAY)) as i32
     }
 }
 
@@ -80,6 +90,23 @@ impl ActionQueue for SqsActionQueue {
     }
 
     async fn stats(&self) -> QueueStats {
+        if let Ok(cache) = self.stats_cache.lock()
+            && let Some((at, stats)) = *cache
+            && at.elapsed() < STATS_TTL
+        {
+            return stats;
+        }
+        let stats = self.fetch_stats().await;
+        if let Ok(mut cache) = self.stats_cache.lock() {
+            *cache = Some((std::time::Instant::now(), stats));
+        }
+        stats
+    }
+}
+
+impl SqsActionQueue {
+    /// `ApproximateNumberOfMessages` (+ delayed) per queue, and in-flight ones as busy.
+    async fn fetch_stats(&self) -> QueueStats {
         let mut stats = QueueStats { capacity: self.capacity, ..QueueStats::default() };
         for p in Priority::ALL {
             let resp = self
@@ -104,5 +131,18 @@ impl ActionQueue for SqsActionQueue {
             stats.busy += num(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) as u32;
         }
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_whole_seconds_and_stop_at_the_limits() {
+        assert_eq!(SqsActionQueue::sqs_delay(Duration::from_millis(1150)), 2);
+        assert_eq!(SqsActionQueue::sqs_delay(Duration::from_secs(3)), 3);
+        assert_eq!(SqsActionQueue::sqs_delay(Duration::ZERO), 0);
+        assert_eq!(SqsActionQueue::sqs_delay(Duration::from_secs(3600)), 900);
     }
 }

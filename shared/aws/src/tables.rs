@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use tracing::info;
 
@@ -95,8 +95,14 @@ impl TableDef {
         names
     }
 
-    /// Creates the table (on-demand billing, TTL on) unless it exists.
+    /// Creates the table (on-demand billing, TTL on, no stream) unless it exists. The local
+    /// runtime never enables streams: the emulator's stream table grows without bound.
     pub async fn ensure(&self, client: &Client, physical: &str) -> Result<(), String> {
+        self.ensure_with(client, physical, false).await
+    }
+
+    /// As `ensure`, with a NEW_AND_OLD_IMAGES stream when `stream` (as the SAM template has).
+    pub async fn ensure_with(&self, client: &Client, physical: &str, stream: bool) -> Result<(), String> {
         match client.describe_table().table_name(physical).send().await {
             Ok(_) => return Ok(()),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
@@ -107,6 +113,15 @@ impl TableDef {
             .table_name(physical)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(key_schema(self.hash, self.range)?));
+        if stream {
+            create = create.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+        }
         for name in self.key_attributes() {
             create = create.attribute_definitions(
                 AttributeDefinition::builder()
