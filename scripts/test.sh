@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what the tests
-# need, then checks formatting, lints, the domain's purity, and runs every test.
+# need (scripts/tools.sh: moto, cargo-lambda, SAM CLI, cfn-lint into ./.venv), then checks
+# formatting, lints, the domain's purity and the SAM template, builds every Lambda function
+# for release, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,10 +11,15 @@ step() { printf '\n== %s\n' "$*"; }
 step "toolchain"
 cargo --version
 rustc --version
-# Components come from rustup; installing them is a no-op when present.
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
+
+step "tools (./.venv)"
+scripts/tools.sh
+export PATH="$PWD/.venv/bin:$PATH"
+# SAM and cfn-lint need a region; they need no credentials.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 
 step "format"
 cargo fmt --all --check
@@ -28,6 +35,14 @@ if [ -n "$forbidden" ]; then
   exit 1
 fi
 echo "ok"
+
+step "SAM template: sam validate --lint, cfn-lint"
+sam validate --lint --template template.yaml
+cfn-lint template.yaml
+echo "ok"
+
+step "Lambda functions: cargo lambda build --release (x86_64)"
+scripts/build-lambdas.sh
 
 step "tests"
 cargo test --workspace --locked
