@@ -52,7 +52,7 @@ async fn a_delayed_work_item_is_held_back_then_delivered_to_its_priority_queue()
     let moto = Moto::start().await.expect("moto");
     let client = local_sqs_client(&moto.endpoint, None);
     let urls = priority_queues(&client).await;
-    let q = SqsActionQueue::new(client.clone(), urls.clone(), [10, 10, 10, 5]);
+    let q = SqsActionQueue::new(client.clone(), urls.clone(), [10, 10, 10, 5]).with_stats_ttl(Duration::ZERO);
     q.enqueue(item("a-1", Priority::High), Duration::from_secs(1)).await.expect("send");
     q.enqueue(item("a-2", Priority::Low), Duration::ZERO).await.expect("send");
     assert!(receive(&client, &urls[1], None).await.is_empty(), "still delayed");
@@ -64,6 +64,12 @@ async fn a_delayed_work_item_is_held_back_then_delivered_to_its_priority_queue()
     let body: WorkItem = serde_json::from_str(got[0].body().expect("body")).expect("work item");
     assert_eq!(body, item("a-1", Priority::High));
     assert_eq!(q.stats().await.busy, 1, "in flight counts as busy");
+
+    let calls = baton_aws::calls::CallCounter::default();
+    let cached = SqsActionQueue::new(local_sqs_client(&moto.endpoint, Some(calls.clone())), urls, [1, 1, 1, 1]);
+    let first = cached.stats().await;
+    assert_eq!(cached.stats().await, first);
+    assert_eq!(calls.get("GetQueueAttributes"), 4, "the second read within the TTL costs nothing");
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ const STATS_TTL: Duration = Duration::from_secs(5);
 pub struct SqsActionQueue {
     client: Client,
     stats_cache: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, QueueStats)>>>,
+    stats_ttl: Duration,
     /// Queue URLs by `Priority::index()`.
     urls: [String; 4],
     /// The event source mappings' maximum concurrency per priority (for estimates).
@@ -42,7 +43,13 @@ pub struct SqsActionQueue {
 
 impl SqsActionQueue {
     pub fn new(client: Client, urls: [String; 4], capacity: [u32; 4]) -> Self {
-        Self { client, urls, capacity, stats_cache: Default::default() }
+        Self { client, urls, capacity, stats_cache: Default::default(), stats_ttl: STATS_TTL }
+    }
+
+    /// How long `stats` reuses depths it read (default 5 s; zero reads every time).
+    pub fn with_stats_ttl(mut self, ttl: Duration) -> Self {
+        self.stats_ttl = ttl;
+        self
     }
 
     pub fn url(&self, priority: Priority) -> &str {
@@ -92,7 +99,7 @@ impl ActionQueue for SqsActionQueue {
     async fn stats(&self) -> QueueStats {
         if let Ok(cache) = self.stats_cache.lock()
             && let Some((at, stats)) = *cache
-            && at.elapsed() < STATS_TTL
+            && at.elapsed() < self.stats_ttl
         {
             return stats;
         }
