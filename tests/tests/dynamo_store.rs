@@ -200,6 +200,41 @@ async fn finished_actions_carry_a_ttl_and_leave_the_pending_index(f: Fixture) {
     assert!(matches!(f.store.replace(&leased, &failed).await, Err(StoreError::Conflict)), "stale images lose");
 }
 
+async fn connections_are_listed_without_scan_and_expired_ones_are_skipped(f: Fixture) {
+    use baton_aws::connections::{CONNECTIONS, DynamoConnections};
+    use baton_domain::events::Subscription;
+    use baton_domain::ports::{Connection, ConnectionStore};
+    CONNECTIONS.ensure(&f.client, "connections-test").await.expect("table");
+    let store = DynamoConnections::new(f.client.clone(), "connections-test");
+    for id in ["c-1", "c-2", "c-3"] {
+        store
+            .put(&Connection { id: id.into(), subscription: Subscription::default(), connected_at: Utc::now() })
+            .await
+            .expect("put");
+    }
+    let sub = Subscription { events: vec!["action:*".into()], platforms: vec![Platform::Slack] };
+    store.subscribe("c-2", &sub).await.expect("subscribe");
+    assert!(matches!(store.subscribe("nobody", &sub).await, Err(StoreError::Conflict)), "no resurrection");
+    // c-3 outlived its TTL but the sweeper has not come by yet.
+    f.client
+        .update_item()
+        .table_name("connections-test")
+        .key("id", AttributeValue::S("c-3".into()))
+        .update_expression("SET expiresAt = :past")
+        .expression_attribute_values(":past", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("age it");
+    let mut all = store.all().await.expect("all");
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(all.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c-1", "c-2"]);
+    assert_eq!(all[1].subscription, sub);
+    store.delete("c-1").await.expect("delete");
+    store.delete("c-1").await.expect("deleting twice is fine");
+    assert_eq!(store.all().await.expect("all").len(), 1);
+    assert_eq!(f.calls.get("Scan"), 0);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         mod emulator {
@@ -217,4 +252,5 @@ on_both_backends!(
     recent_pages_newest_first_across_days_with_filters_and_totals,
     pending_lists_only_unfinished_actions_oldest_first_in_pages,
     finished_actions_carry_a_ttl_and_leave_the_pending_index,
+    connections_are_listed_without_scan_and_expired_ones_are_skipped,
 );

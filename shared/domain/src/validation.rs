@@ -42,6 +42,7 @@ pub enum Operation {
     SheetsAppend,
     SheetsUpdate,
     SheetsRead,
+    SheetsClear,
 }
 
 impl Operation {
@@ -68,6 +69,7 @@ impl Operation {
             Operation::SheetsAppend => "append",
             Operation::SheetsUpdate => "update",
             Operation::SheetsRead => "read",
+            Operation::SheetsClear => "clear",
         }
     }
 
@@ -86,7 +88,7 @@ impl Operation {
             ],
             Platform::Slack => &[SlackPostMessage, SlackUpdateMessage, SlackDeleteMessage, SlackApprovalRequest],
             Platform::Drive => &[DriveUpload, DriveSetPermissions, DriveDeleteFile, DriveListFiles],
-            Platform::Sheets => &[SheetsAppend, SheetsUpdate, SheetsRead],
+            Platform::Sheets => &[SheetsAppend, SheetsUpdate, SheetsRead, SheetsClear],
         }
     }
 
@@ -117,6 +119,7 @@ impl Operation {
             (Platform::Sheets, T::Log | T::Create) => Some(SheetsAppend),
             (Platform::Sheets, T::Update) => Some(SheetsUpdate),
             (Platform::Sheets, T::Query) => Some(SheetsRead),
+            (Platform::Sheets, T::Delete) => Some(SheetsClear),
             _ => None,
         }
     }
@@ -682,6 +685,11 @@ pub fn validate_data(op: Operation, data: &Value, path: &str, errors: &mut Vec<F
             }
             c.req_str(d, "mimeType");
             c.opt_str(d, "folderId");
+            if let Some(e) = c.opt_str(d, "encoding")
+                && !["text", "base64"].contains(&e)
+            {
+                c.err("encoding", format!("'{e}' is not allowed; allowed: text, base64"));
+            }
             validate_permissions(d, &mut c, false);
         }
         DriveSetPermissions => {
@@ -711,7 +719,7 @@ pub fn validate_data(op: Operation, data: &Value, path: &str, errors: &mut Vec<F
                 (Some(other), None) => c.err("value", format!("must be a string or a number, got {}", kind(other))),
             }
         }
-        SheetsRead => {
+        SheetsRead | SheetsClear => {
             c.req_str(d, "spreadsheetId");
             c.req_str(d, "range");
         }

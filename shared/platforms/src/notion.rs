@@ -10,11 +10,15 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::request::{PreparedRequest, code_for_status, credential, retry_after};
+use crate::request::{PreparedRequest, code_for_status, credential, inverse, retry_after, with_inverse};
 
 pub const DEFAULT_URL: &str = "https://api.notion.com";
 /// The API version Baton's requests are written against.
 pub const NOTION_VERSION: &str = "2022-06-28";
+/// Notion's largest page of query results.
+const PAGE_SIZE: u64 = 100;
+/// Pages read at most by one query action (10,000 rows): a result has to fit the store.
+const MAX_PAGES: usize = 100;
 
 pub struct NotionClient {
     http: reqwest::Client,
@@ -74,10 +78,24 @@ impl NotionClient {
                 let body = json!({"properties": data.get("properties").cloned().unwrap_or_else(|| json!({}))});
                 (Method::PATCH, format!("/v1/pages/{}", str_of("page_id")), body)
             }
+            // Notion has no hard delete: archiving moves the page to the trash.
+            Operation::NotionArchivePage => {
+                (Method::PATCH, format!("/v1/pages/{}", str_of("page_id")), json!({"archived": true}))
+            }
+            Operation::NotionQueryDatabase => {
+                let mut body = serde_json::Map::new();
+                for key in ["filter", "sorts"] {
+                    if let Some(v) = data.get(key).filter(|v| !v.is_null()) {
+                        body.insert(key.into(), v.clone());
+                    }
+                }
+                body.insert("page_size".into(), json!(PAGE_SIZE));
+                (Method::POST, format!("/v1/databases/{}/query", str_of("database_id")), Value::Object(body))
+            }
             other => {
                 return Err(PlatformError::new(
                     ErrorCode::ValidationError,
-                    format!("Notion operation {} is not available in this Baton version", other.name()),
+                    format!("{} is not a Notion operation", other.name()),
                 ));
             }
         };
@@ -104,6 +122,36 @@ impl PlatformClient for NotionClient {
         if action.dry_run {
             return Ok(request.describe());
         }
-        Ok(request.send(&self.http, "Notion", classify).await?.body)
+        match operation {
+            Operation::NotionQueryDatabase => self.query_all(request).await,
+            Operation::NotionCreatePage => {
+                let page = request.send(&self.http, "Notion", classify).await?.body;
+                let id = page.get("id").cloned().unwrap_or(Value::Null);
+                Ok(with_inverse(page, inverse("notion", "delete", json!({"page_id": id}))))
+            }
+            _ => Ok(request.send(&self.http, "Notion", classify).await?.body),
+        }
+    }
+}
+
+impl NotionClient {
+    /// Follows `next_cursor` until `has_more` is false (or the page cap), gathering results.
+    async fn query_all(&self, first: PreparedRequest) -> Result<Value, PlatformError> {
+        let mut results = Vec::new();
+        let mut request = first;
+        for _ in 0..MAX_PAGES {
+            let page = request.send(&self.http, "Notion", classify).await?.body;
+            results.extend(page.get("results").and_then(Value::as_array).cloned().unwrap_or_default());
+            let next = page.get("next_cursor").and_then(Value::as_str).filter(|_| page["has_more"] == true);
+            match next {
+                Some(cursor) => {
+                    let mut body = request.body.clone().unwrap_or_else(|| json!({}));
+                    body["start_cursor"] = json!(cursor);
+                    request.body = Some(body);
+                }
+                None => return Ok(json!({"results": results, "count": results.len(), "complete": true})),
+            }
+        }
+        Ok(json!({"results": results, "count": results.len(), "complete": false}))
     }
 }

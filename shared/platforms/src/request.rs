@@ -18,6 +18,16 @@ pub struct PreparedRequest {
     /// Headers carrying secrets: sent, but shown as `[redacted]`.
     pub secret_headers: Vec<(&'static str, SecretString)>,
     pub body: Option<Value>,
+    /// A non-JSON body (multipart uploads). A dry run shows `shown` instead of the bytes:
+    /// file contents are never echoed.
+    pub raw: Option<RawBody>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawBody {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub shown: Value,
 }
 
 /// A successful HTTP exchange.
@@ -30,7 +40,29 @@ pub struct Response {
 
 impl PreparedRequest {
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        Self { method, url: url.into(), headers: Vec::new(), secret_headers: Vec::new(), body: None }
+        Self { method, url: url.into(), headers: Vec::new(), secret_headers: Vec::new(), body: None, raw: None }
+    }
+
+    /// Appends query parameters, percent-encoded.
+    pub fn query(mut self, params: &[(&str, &str)]) -> Self {
+        if params.is_empty() {
+            return self;
+        }
+        if let Ok(url) = reqwest::Url::parse_with_params(&self.url, params) {
+            self.url = url.to_string();
+        }
+        self
+    }
+
+    pub fn secret_header(mut self, name: &'static str, value: SecretString) -> Self {
+        self.secret_headers.push((name, value));
+        self
+    }
+
+    pub fn raw(mut self, raw: RawBody) -> Self {
+        self.headers.push(("content-type", raw.content_type.clone()));
+        self.raw = Some(raw);
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -64,7 +96,10 @@ impl PreparedRequest {
                 "method": self.method.as_str(),
                 "url": self.url,
                 "headers": headers,
-                "body": self.body,
+                "body": match &self.raw {
+                    Some(raw) => raw.shown.clone(),
+                    None => self.body.clone().unwrap_or(Value::Null),
+                },
             }
         })
     }
@@ -83,7 +118,9 @@ impl PreparedRequest {
         for (name, value) in &self.secret_headers {
             req = req.header(*name, value.expose_secret());
         }
-        if let Some(body) = &self.body {
+        if let Some(raw) = &self.raw {
+            req = req.body(raw.bytes.clone());
+        } else if let Some(body) = &self.body {
             req = req.body(body.to_string());
         }
         let resp = req.send().await.map_err(|e| transport_error(platform, &e))?;
@@ -109,6 +146,25 @@ pub fn credential(token: Option<&SecretString>, dry_run: bool, missing: &str) ->
         (None, true) => Ok(SecretString::from("")),
         (None, false) => Err(PlatformError::new(ErrorCode::AuthError, missing)),
     }
+}
+
+/// The action that undoes a create, reported in its result for a workflow's rollback.
+pub fn inverse(platform: &str, action_type: &str, data: Value) -> Value {
+    json!({"type": action_type, "platform": platform, "data": data})
+}
+
+/// `result` with `inverse` added (a non-object result is wrapped as `{"response": ...}`).
+pub fn with_inverse(result: Value, inverse: Value) -> Value {
+    let mut obj = match result {
+        Value::Object(map) => map,
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("response".into(), other);
+            map
+        }
+    };
+    obj.insert("inverse".into(), inverse);
+    Value::Object(obj)
 }
 
 /// `Retry-After` in seconds (the form Slack, Notion and Google send).

@@ -11,9 +11,9 @@ use baton_domain::{ErrorCode, PlatformError};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::request::{PreparedRequest, code_for_status, credential, retry_after};
+use crate::request::{PreparedRequest, code_for_status, credential, inverse, retry_after, with_inverse};
 
 pub const DEFAULT_URL: &str = "https://slack.com/api";
 
@@ -68,6 +68,39 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &Value) -> PlatformEr
         .with_retry_after(retry_after(headers))
 }
 
+/// The approval request: what would run, why, and Approve / Reject buttons. The buttons carry
+/// the action's id; the clicks come back to `POST /api/slack/interactions` (approvals).
+fn approval_message(data: &Value) -> Value {
+    let channel = data.get("channel").cloned().unwrap_or(Value::Null);
+    let reason = data.get("reason").and_then(Value::as_str).unwrap_or_default();
+    let inner = data.get("action").cloned().unwrap_or(Value::Null);
+    let id = inner.get("id").and_then(Value::as_str).unwrap_or_default();
+    let what = format!(
+        "{} on {} ({} priority)",
+        inner.get("type").and_then(Value::as_str).unwrap_or("action"),
+        inner.get("platform").and_then(Value::as_str).unwrap_or("?"),
+        inner.get("priority").and_then(Value::as_str).unwrap_or("normal"),
+    );
+    let details = serde_json::to_string_pretty(inner.get("data").unwrap_or(&Value::Null)).unwrap_or_default();
+    let details: String = details.chars().take(2500).collect();
+    let text = format!("Approval needed: {what}. {reason}");
+    json!({
+        "channel": channel,
+        "text": text,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Approval needed", "emoji": true}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{what}*\n{reason}")}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("```{details}```")}},
+            {"type": "actions", "block_id": "baton_approval", "elements": [
+                {"type": "button", "action_id": "approve", "style": "primary", "value": id,
+                 "text": {"type": "plain_text", "text": "Approve"}},
+                {"type": "button", "action_id": "reject", "style": "danger", "value": id,
+                 "text": {"type": "plain_text", "text": "Reject"}}
+            ]}
+        ]
+    })
+}
+
 impl SlackClient {
     pub fn new(http: reqwest::Client, base: impl Into<String>, token: Option<SecretString>) -> Self {
         Self { http, base: base.into().trim_end_matches('/').to_owned(), token }
@@ -92,10 +125,11 @@ impl SlackClient {
             Operation::SlackPostMessage => ("chat.postMessage", pick(&["channel", "text", "blocks", "thread_ts"])),
             Operation::SlackUpdateMessage => ("chat.update", pick(&["channel", "ts", "text", "blocks"])),
             Operation::SlackDeleteMessage => ("chat.delete", pick(&["channel", "ts"])),
+            Operation::SlackApprovalRequest => ("chat.postMessage", approval_message(data)),
             other => {
                 return Err(PlatformError::new(
                     ErrorCode::ValidationError,
-                    format!("Slack operation {} is not available in this Baton version", other.name()),
+                    format!("{} is not a Slack operation", other.name()),
                 ));
             }
         };
@@ -121,6 +155,10 @@ impl PlatformClient for SlackClient {
         }
         let resp = request.send(&self.http, "Slack", classify).await?;
         match resp.body.get("ok").and_then(Value::as_bool) {
+            Some(true) if matches!(operation, Operation::SlackPostMessage | Operation::SlackApprovalRequest) => {
+                let undo = json!({"operation": "delete_message", "channel": resp.body.get("channel"), "ts": resp.body.get("ts")});
+                Ok(with_inverse(resp.body, inverse("slack", "delete", undo)))
+            }
             Some(true) => Ok(resp.body),
             _ => {
                 let error = resp.body.get("error").and_then(Value::as_str).unwrap_or("unknown_error");
