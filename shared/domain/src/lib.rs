@@ -14,6 +14,7 @@
 pub mod error;
 pub mod events;
 pub mod fakes;
+pub mod limits;
 pub mod model;
 pub mod policy;
 pub mod ports;
