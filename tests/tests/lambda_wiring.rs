@@ -253,6 +253,8 @@ async fn an_action_sent_to_the_ingress_queue_reaches_websocket_clients_and_the_e
         clock: Arc::new(SystemClock),
         worker_id: "sandbox-1".into(),
         lease_grace: Duration::from_secs(5),
+        guard: None,
+        fallbacks: None,
     };
     let sink = SqsEventPublisher::new(sqs.clone(), &events_url);
     let notifier = ApiGwNotifier::new(management_client(&endpoint, baton_calls.clone()), connections.clone());

@@ -2,6 +2,7 @@
 //! runtime's table definitions, queues that outlast their consumers, a binary per function.
 
 use baton_aws::connections::CONNECTIONS;
+use baton_aws::platform_state::PLATFORM_STATE;
 use baton_aws::tables::{ACTIONS, TableDef};
 use serde_norway::Value;
 use std::collections::BTreeSet;
@@ -30,6 +31,7 @@ fn keys(schema: &Value) -> (String, Option<String>) {
 
 fn assert_table_matches(t: &Value, logical: &str, def: &TableDef) {
     let props = &resource(t, logical)["Properties"];
+    assert!(!props.is_null(), "{logical} is declared");
     assert_eq!(keys(&props["KeySchema"]), (def.hash.to_owned(), def.range.map(str::to_owned)), "{logical} key");
     let declared: BTreeSet<(String, String, Option<String>)> = props["GlobalSecondaryIndexes"]
         .as_sequence()
@@ -64,6 +66,7 @@ fn the_template_declares_the_tables_the_code_creates() {
     let t = template();
     assert_table_matches(&t, "ActionsTable", &ACTIONS);
     assert_table_matches(&t, "ConnectionsTable", &CONNECTIONS);
+    assert_table_matches(&t, "PlatformStateTable", &PLATFORM_STATE);
     assert_eq!(
         resource(&t, "ActionsTable")["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES"),

@@ -3,11 +3,12 @@
 
 use aws_config::SdkConfig;
 use baton_aws::config::Config;
+use baton_aws::platform_state::DynamoPlatformState;
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
 use baton_domain::ports::{ActionQueue, ActionStore, SystemClock};
 use baton_domain::usecases::Submitter;
-use baton_http::AppState;
+use baton_http::{AppState, HealthSource};
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use std::sync::Arc;
@@ -21,15 +22,24 @@ pub fn state(config: &Config, sdk: &SdkConfig) -> AppState {
     ));
     let queue: Arc<dyn ActionQueue> =
         Arc::new(SqsActionQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_urls.clone(), config.capacity));
-    with_ports(store, queue)
+    let health = HealthSource {
+        states: Arc::new(DynamoPlatformState::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &config.store.platform_state_table,
+        )),
+        limits: config.store.limits.clone(),
+        configured: config.configured_platforms.clone(),
+    };
+    with_ports(store, queue, health)
 }
 
-pub fn with_ports(store: Arc<dyn ActionStore>, queue: Arc<dyn ActionQueue>) -> AppState {
+pub fn with_ports(store: Arc<dyn ActionStore>, queue: Arc<dyn ActionQueue>, health: HealthSource) -> AppState {
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
         store,
         queue,
         hub: None,
+        health,
     }
 }
 

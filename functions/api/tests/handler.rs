@@ -9,7 +9,12 @@ use tower::ServiceExt;
 async fn a_rest_proxy_request_submits_an_action() {
     let store = Arc::new(MemoryStore::default());
     let queue = Arc::new(MemoryQueue::default());
-    let app = api::handler::app(api::handler::with_ports(store.clone(), queue.clone()));
+    let health = baton_http::HealthSource {
+        states: Arc::new(baton_domain::fakes::MemoryPlatformState::default()),
+        limits: Default::default(),
+        configured: vec![],
+    };
+    let app = api::handler::app(api::handler::with_ports(store.clone(), queue.clone(), health));
     let request = lambda_http::request::from_str(include_str!("../../../tests/fixtures/lambda/rest-post-actions.json"))
         .expect("an API Gateway proxy event");
     let response = app.oneshot(request).await.expect("response");

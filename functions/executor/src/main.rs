@@ -1,11 +1,14 @@
 //! Composition root of `ExecutorFunction`.
 
 use baton_aws::config::{Config, Needs};
+use baton_aws::platform_state::DynamoPlatformState;
 use baton_aws::runtime::{init_telemetry, sdk_config};
+use baton_aws::secrets::read_platform_secret;
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
+use baton_domain::guard::PlatformGuard;
 use baton_domain::ports::SystemClock;
-use baton_domain::usecases::Executor;
+use baton_domain::usecases::{Executor, Submitter};
 use baton_platforms::PlatformSettings;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
@@ -16,19 +19,29 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
     let config = Config::from_env(Needs { queues: true, ..Needs::default() })?;
     let sdk = sdk_config().await;
-    let store = DynamoActionStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        &config.store.actions_table,
-        config.store.retention,
-    );
+    // Credentials: the stack's secret (once per cold start), else the environment.
+    let secret = match std::env::var("BATON_PLATFORM_SECRET").ok().filter(|s| !s.is_empty()) {
+        Some(name) => read_platform_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?,
+        None => Default::default(),
+    };
+    let platforms = PlatformSettings::from_lookup(|k| secret.get(k).cloned().or_else(|| std::env::var(k).ok()));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention));
     let queue = SqsActionQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_urls.clone(), config.capacity);
+    let clock = Arc::new(SystemClock);
     let executor = Executor {
-        store: Arc::new(store),
-        platforms: Arc::new(PlatformSettings::from_env().registry()),
-        clock: Arc::new(SystemClock),
+        store: store.clone(),
+        platforms: Arc::new(platforms.registry()),
+        clock: clock.clone(),
         // One sandbox runs one invocation at a time; its log stream names it.
         worker_id: std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|_| "executor".into()),
         lease_grace: Duration::from_secs(5),
+        guard: Some(PlatformGuard {
+            store: Arc::new(DynamoPlatformState::new(dynamodb, &config.store.platform_state_table)),
+            limits: config.store.limits.clone(),
+            clock: clock.clone(),
+        }),
+        fallbacks: Some(Submitter { store, queue: Arc::new(queue.clone()), clock }),
     };
     let (executor, queue) = (&executor, &queue);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {

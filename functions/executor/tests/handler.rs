@@ -37,6 +37,8 @@ async fn world(script: Vec<Result<serde_json::Value, PlatformError>>) -> (Arc<Me
         clock,
         worker_id: "sandbox-1".into(),
         lease_grace: Duration::from_secs(5),
+        guard: None,
+        fallbacks: None,
     };
     (store, executor)
 }

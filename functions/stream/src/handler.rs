@@ -4,8 +4,8 @@
 //! effort, one connections query per batch).
 
 use baton_aws::lambda::BatchResponse;
-use baton_aws::stream::changes;
-use baton_domain::events::{Event, derive_events};
+use baton_aws::stream::events;
+use baton_domain::events::Event;
 use baton_domain::ports::{EventSink, Notifier};
 use serde_json::Value;
 use tracing::{error, warn};
@@ -17,15 +17,9 @@ pub async fn handle(sink: &dyn EventSink, notifier: &dyn Notifier, event: Value)
     let mut response = BatchResponse::default();
     // (sequence number, events) per record, in stream order.
     let mut derived: Vec<(String, Vec<Event>)> = Vec::new();
-    for change in changes(&event) {
-        match change {
-            Ok(c) => {
-                let events = match &c.new {
-                    Some(new) => derive_events(c.old.as_ref(), new),
-                    None => Vec::new(), // REMOVE: a TTL deletion, not an event
-                };
-                derived.push((c.sequence, events));
-            }
+    for record in events(&event) {
+        match record {
+            Ok((sequence, events)) => derived.push((sequence, events)),
             // A record that cannot be decoded never will be: log it and go on.
             Err((sequence, why)) => error!(sequence, why, "undecodable stream record skipped"),
         }

@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 use baton_domain::StoreError;
 use baton_domain::events::{Event, derive_events};
+use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::{Action, Priority};
-use baton_domain::ports::{ActionStore, ChangeListener, Notifier, Page, RecentPage, RecentQuery};
+use baton_domain::ports::{ActionStore, ChangeListener, Notifier, Page, PlatformStateStore, RecentPage, RecentQuery};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -88,5 +89,34 @@ impl ChangeFeed {
 impl ChangeListener for ChangeFeed {
     fn changed(&self, old: Option<&Action>, new: &Action) {
         self.emit(derive_events(old, new));
+    }
+
+    fn platform_changed(&self, old: Option<&PlatformState>, new: &PlatformState) {
+        self.emit(derive_health_events(old, new));
+    }
+}
+
+/// A `PlatformStateStore` that reports each successful write, as `FeedingStore` does.
+pub struct FeedingPlatformState {
+    inner: Arc<dyn PlatformStateStore>,
+    listener: Arc<dyn ChangeListener>,
+}
+
+impl FeedingPlatformState {
+    pub fn new(inner: Arc<dyn PlatformStateStore>, listener: Arc<dyn ChangeListener>) -> Self {
+        Self { inner, listener }
+    }
+}
+
+#[async_trait]
+impl PlatformStateStore for FeedingPlatformState {
+    async fn get(&self, key: &str) -> Result<Option<PlatformState>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, old: Option<&PlatformState>, new: &PlatformState) -> Result<(), StoreError> {
+        self.inner.put(old, new).await?;
+        self.listener.platform_changed(old, new);
+        Ok(())
     }
 }

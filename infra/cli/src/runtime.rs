@@ -4,13 +4,16 @@
 use anyhow::Context;
 use baton_aws::calls::CallCounter;
 use baton_aws::config::StoreConfig;
+use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
 use baton_aws::{local_dynamodb_client, tables};
 use baton_domain::events::{ByPriority, QueueSnapshot, queue_updated};
-use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, SystemClock};
+use baton_domain::guard::PlatformGuard;
+use baton_domain::model::Platform;
+use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
 use baton_domain::usecases::{Executor, Submitter, recover};
 use baton_http::hub::Hub;
-use baton_http::{AppState, router};
+use baton_http::{AppState, HealthSource, router};
 use baton_platforms::PlatformSettings;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::embedded::{DataLocation, EmbeddedDynamo};
-use crate::feed::{ChangeFeed, FeedingStore};
+use crate::feed::{ChangeFeed, FeedingPlatformState, FeedingStore};
 use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
 
 /// How often `queue:updated` may be sent (only when the depth changed).
@@ -102,14 +105,23 @@ impl Runtime {
             .await
             .map_err(anyhow::Error::msg)
             .context("preparing the actions table")?;
+        PLATFORM_STATE
+            .ensure(&client, &opts.store.platform_state_table)
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("preparing the platform state table")?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hub = Arc::new(Hub::default());
         let notifier: Arc<dyn Notifier> = hub.clone();
         let (feed, feed_task) = ChangeFeed::start(notifier.clone());
         let dynamo_store: Arc<dyn ActionStore> =
-            Arc::new(DynamoActionStore::new(client, &opts.store.actions_table, opts.store.retention));
-        let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed));
+            Arc::new(DynamoActionStore::new(client.clone(), &opts.store.actions_table, opts.store.retention));
+        let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed.clone()));
+        let platform_state: Arc<dyn PlatformStateStore> = Arc::new(FeedingPlatformState::new(
+            Arc::new(DynamoPlatformState::new(client, &opts.store.platform_state_table)),
+            feed,
+        ));
         let queue = Arc::new(LocalQueue::new(opts.workers));
 
         let boot_id = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -121,22 +133,31 @@ impl Runtime {
             queue.enqueue(item, delay).await?;
         }
 
+        let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() };
         let executor = Executor {
             store: store.clone(),
             platforms: Arc::new(opts.platforms.registry()),
             clock: clock.clone(),
             worker_id: String::new(),
             lease_grace: LEASE_GRACE,
+            guard: Some(PlatformGuard {
+                store: platform_state.clone(),
+                limits: opts.store.limits.clone(),
+                clock: clock.clone(),
+            }),
+            fallbacks: Some(submitter.clone()),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (go, go_rx) = watch::channel(!opts.start_paused);
         let workers = queue.spawn_workers(&executor, &worker_prefix, go_rx, shutdown_rx.clone());
 
+        let configured = Platform::ALL.iter().copied().filter(|p| opts.platforms.has_credentials(*p)).collect();
         let state = AppState {
-            submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() },
+            submitter,
             store,
             queue: queue.clone(),
             hub: Some(hub.clone()),
+            health: HealthSource { states: platform_state, limits: opts.store.limits.clone(), configured },
         };
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(opts.bind, opts.port))
             .await

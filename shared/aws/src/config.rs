@@ -9,6 +9,10 @@ pub struct StoreConfig {
     pub actions_table: String,
     /// How long finished actions are kept (`BATON_RETENTION_DAYS`, default 30).
     pub retention: Duration,
+    /// `BATON_PLATFORM_STATE_TABLE`, default `baton-platform-state`.
+    pub platform_state_table: String,
+    /// Published platform limits, overridden by `BATON_RATE_LIMITS` (`notion=3/1s,...`).
+    pub limits: baton_domain::limits::Limits,
 }
 
 /// What one function needs besides the actions table; checked at cold start, all at once.
@@ -33,6 +37,9 @@ pub struct Config {
     pub ws_endpoint: String,
     /// `BATON_CAPACITY`: the executor mappings' maximum concurrency per priority, for estimates.
     pub capacity: [u32; 4],
+    /// `BATON_CONFIGURED_PLATFORMS`: which platforms have credentials (for the health report
+    /// of functions that do not hold the credentials themselves), e.g. `slack,notion`.
+    pub configured_platforms: Vec<baton_domain::model::Platform>,
 }
 
 pub const QUEUE_VARS: [&str; 4] =
@@ -73,11 +80,20 @@ impl Config {
                 }
             },
         };
+        let mut configured_platforms = Vec::new();
+        for name in
+            lookup("BATON_CONFIGURED_PLATFORMS").unwrap_or_default().split(',').map(str::trim).filter(|n| !n.is_empty())
+        {
+            match baton_domain::model::Platform::parse(name) {
+                Some(p) => configured_platforms.push(p),
+                None => problems.push(format!("BATON_CONFIGURED_PLATFORMS: '{name}' is not a platform")),
+            }
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
         let store = StoreConfig::from_lookup(&lookup)?;
-        Ok(Self { store, connections_table, queue_urls, events_queue_url, ws_endpoint, capacity })
+        Ok(Self { store, connections_table, queue_urls, events_queue_url, ws_endpoint, capacity, configured_platforms })
     }
 }
 
@@ -116,10 +132,24 @@ impl StoreConfig {
                 }
             },
         };
+        let limits = match lookup("BATON_RATE_LIMITS") {
+            None => baton_domain::limits::Limits::default(),
+            Some(text) => baton_domain::limits::Limits::default().with_overrides(&text).unwrap_or_else(|e| {
+                problems.push(format!("BATON_RATE_LIMITS: {e}"));
+                baton_domain::limits::Limits::default()
+            }),
+        };
+        let platform_state_table =
+            lookup("BATON_PLATFORM_STATE_TABLE").unwrap_or_else(|| "baton-platform-state".into());
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
-        Ok(Self { actions_table, retention: Duration::from_secs(retention_days * 86_400) })
+        Ok(Self {
+            actions_table,
+            retention: Duration::from_secs(retention_days * 86_400),
+            platform_state_table,
+            limits,
+        })
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`apigw`]: `ApiGwNotifier`, events to WebSocket clients via `PostToConnection`.
 //! - [`events_queue`]: `SqsEventPublisher`, events onto the FIFO events queue.
 //! - [`stream`]: DynamoDB Streams records → action images.
+//! - [`platform_state`]: `DynamoPlatformState`, breakers and buckets.
 //! - [`lambda`]: the batch response Lambda's event source mappings read.
 //!
 //! Depends on the domain only; never on the HTTP layer or a platform client.
@@ -21,7 +22,9 @@ pub mod config;
 pub mod connections;
 pub mod events_queue;
 pub mod lambda;
+pub mod platform_state;
 pub mod runtime;
+pub mod secrets;
 pub mod sqs;
 pub mod store;
 pub mod stream;

@@ -85,6 +85,12 @@ fn metadata(a: &Action) -> Value {
     if a.dry_run {
         m.insert("dryRun".into(), json!(true));
     }
+    if let Some(v) = &a.fallback_of {
+        m.insert("fallbackOf".into(), json!(v));
+    }
+    if let Some(v) = &a.fallback_action_id {
+        m.insert("fallbackActionId".into(), json!(v));
+    }
     if a.result_truncated {
         m.insert("resultTruncated".into(), json!(true));
     }

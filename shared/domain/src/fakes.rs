@@ -189,6 +189,33 @@ impl PlatformClient for ScriptedPlatform {
     }
 }
 
+/// Platform state in a map, with the store's version condition.
+#[derive(Default)]
+pub struct MemoryPlatformState {
+    pub items: Mutex<HashMap<String, crate::limits::PlatformState>>,
+}
+
+#[async_trait]
+impl crate::ports::PlatformStateStore for MemoryPlatformState {
+    async fn get(&self, key: &str) -> Result<Option<crate::limits::PlatformState>, StoreError> {
+        Ok(lock(&self.items).get(key).cloned())
+    }
+
+    async fn put(
+        &self,
+        old: Option<&crate::limits::PlatformState>,
+        new: &crate::limits::PlatformState,
+    ) -> Result<(), StoreError> {
+        let mut items = lock(&self.items);
+        let current = items.get(&new.key).map(|s| s.version);
+        if current != old.map(|o| o.version) {
+            return Err(StoreError::Conflict);
+        }
+        items.insert(new.key.clone(), new.clone());
+        Ok(())
+    }
+}
+
 /// Connections in a map.
 #[derive(Default)]
 pub struct MemoryConnections {
@@ -294,6 +321,8 @@ mod tests {
                 clock: self.clock.clone(),
                 worker_id: worker.into(),
                 lease_grace: Duration::from_secs(5),
+                guard: None,
+                fallbacks: None,
             }
         }
 

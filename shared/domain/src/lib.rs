@@ -14,6 +14,7 @@
 pub mod error;
 pub mod events;
 pub mod fakes;
+pub mod guard;
 pub mod limits;
 pub mod model;
 pub mod policy;

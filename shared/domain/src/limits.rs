@@ -82,7 +82,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { buckets: Platform::ALL.iter().map(|p| (*p, published_limit(*p))).collect(), breaker: BreakerPolicy::default() }
+        Self {
+            buckets: Platform::ALL.iter().map(|p| (*p, published_limit(*p))).collect(),
+            breaker: BreakerPolicy::default(),
+        }
     }
 }
 
@@ -95,12 +98,16 @@ impl Limits {
     /// (COUNT tokens of burst, refilled over SECONDS).
     pub fn with_overrides(mut self, text: &str) -> Result<Self, String> {
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, spec) = part.split_once('=').ok_or_else(|| format!("'{part}': expected platform=COUNT/SECONDSs"))?;
+            let (name, spec) =
+                part.split_once('=').ok_or_else(|| format!("'{part}': expected platform=COUNT/SECONDSs"))?;
             let platform = Platform::parse(name.trim()).ok_or_else(|| format!("'{name}' is not a platform"))?;
             let (count, secs) = spec.split_once('/').ok_or_else(|| format!("'{spec}': expected COUNT/SECONDSs"))?;
             let count: f64 = count.trim().parse().map_err(|_| format!("'{count}' is not a number"))?;
-            let secs: f64 =
-                secs.trim().trim_end_matches('s').parse().map_err(|_| format!("'{secs}' is not a number of seconds"))?;
+            let secs: f64 = secs
+                .trim()
+                .trim_end_matches('s')
+                .parse()
+                .map_err(|_| format!("'{secs}' is not a number of seconds"))?;
             if count < 1.0 || secs <= 0.0 {
                 return Err(format!("'{part}': at least 1 request over a positive time"));
             }
@@ -141,9 +148,14 @@ pub struct PlatformState {
 /// What a worker may do now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Admission {
-    Go { probe: bool },
+    Go {
+        probe: bool,
+    },
     /// Come back after `delay`; `circuit_open` when the breaker (not the bucket) said so.
-    Wait { delay: Duration, circuit_open: bool },
+    Wait {
+        delay: Duration,
+        circuit_open: bool,
+    },
 }
 
 fn secs(d: chrono::TimeDelta) -> f64 {
@@ -199,7 +211,12 @@ impl PlatformState {
     }
 
     /// The breaker's word. `probe_lease` bounds a half-open probe that never reports back.
-    pub fn check_breaker(&self, policy: &BreakerPolicy, now: DateTime<Utc>, probe_lease: Duration) -> (Admission, Option<Self>) {
+    pub fn check_breaker(
+        &self,
+        policy: &BreakerPolicy,
+        now: DateTime<Utc>,
+        probe_lease: Duration,
+    ) -> (Admission, Option<Self>) {
         let probe = |s: &Self| {
             let mut n = s.next(now);
             n.breaker = BreakerState::HalfOpen;
@@ -252,7 +269,8 @@ impl PlatformState {
         n.probe_until = None;
         n.last_success = Some(now);
         let sample = elapsed.as_secs_f64() * 1000.0;
-        n.avg_response_ms = if self.avg_response_ms == 0.0 { sample } else { self.avg_response_ms * 0.8 + sample * 0.2 };
+        n.avg_response_ms =
+            if self.avg_response_ms == 0.0 { sample } else { self.avg_response_ms * 0.8 + sample * 0.2 };
         Some(n)
     }
 
@@ -314,6 +332,69 @@ pub fn derive_health_events(old: Option<&PlatformState>, new: &PlatformState) ->
         ts,
         platform: Some(new.platform),
     }]
+}
+
+/// `GET /api/actions/health` in the contract's shape. `states` holds each platform's own
+/// item (absent: never used, so healthy and full); `configured` says which have credentials.
+pub fn health_report(
+    states: &[(Platform, Option<PlatformState>)],
+    limits: &Limits,
+    configured: &[Platform],
+    queue: &crate::ports::QueueStats,
+    oldest_waiting: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let mut executors = serde_json::Map::new();
+    let mut statuses = Vec::new();
+    for (platform, state) in states {
+        let limit = limits.bucket(*platform);
+        let state = state.clone().unwrap_or_else(|| PlatformState::fresh(platform.as_str(), *platform, limit, now));
+        let has_credentials = configured.contains(platform);
+        let status = if has_credentials { state.health() } else { HealthStatus::Down };
+        if has_credentials {
+            statuses.push(status);
+        }
+        let current = state.tokens_at(limit, now);
+        let full_in = ((limit.capacity - current) / limit.per_second.max(1e-6)).max(0.0);
+        let mut entry = json!({
+            "status": status,
+            "configured": has_credentials,
+            "circuitBreaker": {"state": state.breaker, "failureCount": state.failures},
+            "rateLimit": {
+                "current": (current * 100.0).floor() / 100.0,
+                "limit": limit.capacity,
+                "resetAt": timestamp(now + Duration::from_secs_f64(full_in)),
+            },
+            "avgResponseTime": state.avg_response_ms.round(),
+        });
+        if let Some(t) = state.last_failure {
+            entry["circuitBreaker"]["lastFailure"] = json!(timestamp(t));
+        }
+        if let Some(t) = state.last_success {
+            entry["lastSuccess"] = json!(timestamp(t));
+        }
+        if !has_credentials {
+            entry["reason"] = json!("no credentials configured");
+        }
+        executors.insert(platform.as_str().into(), entry);
+    }
+    let down = statuses.iter().filter(|s| **s == HealthStatus::Down).count();
+    let overall = if statuses.is_empty() || down == statuses.len() {
+        "critical"
+    } else if statuses.iter().all(|s| *s == HealthStatus::Healthy) {
+        "healthy"
+    } else {
+        "degraded"
+    };
+    let mut queue_json = json!({
+        "depth": queue.depth.iter().sum::<u64>(),
+        "byPriority": crate::events::ByPriority::from_array(queue.depth),
+        "workerUtilization": queue.utilization(),
+    });
+    if let Some(t) = oldest_waiting {
+        queue_json["oldestAction"] = json!(timestamp(t));
+    }
+    json!({"overall": overall, "executors": executors, "queue": queue_json, "timestamp": timestamp(now)})
 }
 
 #[cfg(test)]
@@ -378,7 +459,10 @@ mod tests {
         let reopened = probing.record_failure(&policy, ErrorCode::ServiceDown, t).expect("reopen");
         assert_eq!(reopened.breaker, BreakerState::Open);
         let closed = probing.record_success(t, Duration::from_millis(80)).expect("close");
-        assert_eq!((closed.breaker, closed.failures, closed.health()), (BreakerState::Closed, 0, HealthStatus::Healthy));
+        assert_eq!(
+            (closed.breaker, closed.failures, closed.health()),
+            (BreakerState::Closed, 0, HealthStatus::Healthy)
+        );
     }
 
     #[test]
@@ -408,6 +492,29 @@ mod tests {
         let mut bucket = down.clone();
         bucket.key = "slack#channel:#ops".into();
         assert!(derive_health_events(Some(&s), &bucket).is_empty());
+    }
+
+    #[test]
+    fn the_health_report_says_which_platforms_are_down_and_which_unconfigured() {
+        let (s, now) = start();
+        let policy = BreakerPolicy { threshold: 1, ..BreakerPolicy::default() };
+        let open = s.record_failure(&policy, ErrorCode::ServiceDown, now).expect("open");
+        let states = vec![(Platform::Notion, Some(open)), (Platform::Slack, None), (Platform::Trello, None)];
+        let queue =
+            crate::ports::QueueStats { depth: [1, 0, 2, 0], capacity: [1, 1, 1, 1], busy: 2, ..Default::default() };
+        let report =
+            health_report(&states, &Limits::default(), &[Platform::Notion, Platform::Slack], &queue, Some(now), now);
+        assert_eq!(report["overall"], "degraded");
+        assert_eq!(report["executors"]["notion"]["status"], "down");
+        assert_eq!(report["executors"]["notion"]["circuitBreaker"]["state"], "OPEN");
+        assert!(report["executors"]["notion"]["circuitBreaker"]["lastFailure"].is_string());
+        assert_eq!(report["executors"]["slack"]["status"], "healthy");
+        assert_eq!(report["executors"]["slack"]["rateLimit"]["limit"], 1.0);
+        assert_eq!(report["executors"]["trello"]["configured"], false);
+        assert_eq!(report["queue"]["depth"], 3);
+        assert_eq!(report["queue"]["workerUtilization"], 0.5);
+        let none = health_report(&states, &Limits::default(), &[], &queue, None, now);
+        assert_eq!(none["overall"], "critical", "nothing can run");
     }
 
     #[test]

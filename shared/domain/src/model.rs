@@ -187,6 +187,12 @@ pub struct Action {
     /// Another action to run if this one fails for good (queued by a later issue's flow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Value>,
+    /// This action is the fallback of that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_of: Option<String>,
+    /// The fallback queued when this action failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_action_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +289,8 @@ impl Action {
             tags: new.tags,
             dry_run: new.dry_run,
             fallback: new.fallback,
+            fallback_of: new.fallback_of,
+            fallback_action_id: None,
             workflow_id: new.workflow_id,
             step: new.step,
             context,
@@ -431,6 +439,20 @@ impl Action {
             message: "the worker stopped during this attempt; running it again".into(),
             retriable: true,
         });
+        Ok(next)
+    }
+
+    /// A waiting action (`queued | retrying`) fails without being run: its platform stayed
+    /// unavailable past the action's timeout.
+    pub fn give_up(&self, error: ActionError, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if !self.status.is_runnable() {
+            return Err(self.refuse("giving up"));
+        }
+        let mut next = self.bumped(now);
+        next.status = Status::Failed;
+        next.completed_at = Some(now);
+        next.not_before = None;
+        next.error = Some(error);
         Ok(next)
     }
 

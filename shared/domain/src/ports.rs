@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::error::{PlatformError, StoreError};
 use crate::events::{Event, Subscription};
+use crate::limits::PlatformState;
 use crate::model::{Action, Platform, Priority, Status, WorkItem};
 use crate::validation::Operation;
 
@@ -131,6 +132,17 @@ pub trait EventSink: Send + Sync {
 /// Locally this is the change feed; on AWS DynamoDB Streams plays the part.
 pub trait ChangeListener: Send + Sync {
     fn changed(&self, old: Option<&Action>, new: &Action);
+    /// A write to the platform state table (breakers and buckets).
+    fn platform_changed(&self, _old: Option<&PlatformState>, _new: &PlatformState) {}
+}
+
+/// The platform state table: one item per platform (breaker, bucket) and per Slack channel
+/// (bucket). Writes are conditional on the version the new state was computed from.
+#[async_trait]
+pub trait PlatformStateStore: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<PlatformState>, StoreError>;
+    /// Stores `new` if the item is still `old` (or absent, for `None`); `Conflict` otherwise.
+    async fn put(&self, old: Option<&PlatformState>, new: &PlatformState) -> Result<(), StoreError>;
 }
 
 /// One platform's API. A client builds the exact request for `operation`; with

@@ -10,10 +10,12 @@ use std::time::Duration;
 use tracing::{instrument, warn};
 
 use crate::error::{DomainError, ErrorCode, FieldError, PlatformError, StoreError};
+use crate::guard::PlatformGuard;
+use crate::limits::Admission;
 use crate::model::{Action, ActionError, Status, WorkItem};
 use crate::policy::{RetryDecision, decide_retry, estimated_wait};
 use crate::ports::{ActionQueue, ActionStore, Clock, PlatformRegistry};
-use crate::validation::{Ingress, Operation, Submission, parse_ingress};
+use crate::validation::{Ingress, Operation, Submission, parse_action, parse_ingress};
 
 /// The answer to an accepted submission (`202`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +95,10 @@ pub struct Executor {
     pub worker_id: String,
     /// Added to the action's timeout to form its lease.
     pub lease_grace: Duration,
+    /// The shared breakers and buckets; `None` calls platforms unguarded.
+    pub guard: Option<PlatformGuard>,
+    /// Where the fallback of an action that failed for good is submitted.
+    pub fallbacks: Option<Submitter>,
 }
 
 fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
@@ -122,6 +128,23 @@ impl Executor {
             });
         }
         let lease = action.timeout() + self.lease_grace;
+        let operation = Operation::resolve(action.platform, action.action_type, &action.data).ok();
+        if !action.dry_run
+            && let (Some(guard), Some(op)) = (&self.guard, operation)
+        {
+            match guard.admit(&action, op, lease).await? {
+                Admission::Go { .. } => {}
+                Admission::Wait { delay, circuit_open } => {
+                    let waited_too_long =
+                        now - action.created_at > chrono::Duration::from_std(action.timeout()).unwrap_or_default();
+                    if circuit_open && waited_too_long && action.fallback.is_some() {
+                        return self.fail_over(&action).await;
+                    }
+                    // Delayed, not failed: the platform (or its limit) is not ready yet.
+                    return Ok(Outcome::NotYet(delay));
+                }
+            }
+        }
         let leased = action.lease(&self.worker_id, now, lease).map_err(|e| DomainError::Conflict(e.to_string()))?;
         match self.store.replace(&action, &leased).await {
             Ok(()) => {}
@@ -129,7 +152,13 @@ impl Executor {
             Err(e) => return Err(e.into()),
         }
 
+        let started = std::time::Instant::now();
         let attempt = self.attempt(&leased).await;
+        if !leased.dry_run
+            && let Some(guard) = &self.guard
+        {
+            guard.record(leased.platform, attempt.as_ref().map(|_| started.elapsed()).map_err(|e| e.code)).await;
+        }
         let now = self.clock.now();
         let (next, outcome) = match attempt {
             Ok(result) => (leased.succeed(&self.worker_id, result, now), Outcome::Completed),
@@ -141,7 +170,14 @@ impl Executor {
                     RetryDecision::Retry(delay) => {
                         (leased.retry(&self.worker_id, error, delay, now), Outcome::RetryIn(delay))
                     }
-                    RetryDecision::GiveUp => (leased.fail(&self.worker_id, error, now), Outcome::Failed(err.code)),
+                    RetryDecision::GiveUp => {
+                        let fallback = self.queue_fallback(&leased).await;
+                        let failed = leased.fail(&self.worker_id, error, now).map(|mut f| {
+                            f.fallback_action_id = fallback;
+                            f
+                        });
+                        (failed, Outcome::Failed(err.code))
+                    }
                 }
             }
         };
@@ -151,6 +187,53 @@ impl Executor {
             // Our lease ran out and another worker took over; its result stands.
             Err(StoreError::Conflict) => Ok(Outcome::Skipped("lease lost")),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The platform stayed down past the action's timeout: fail it and queue its fallback.
+    async fn fail_over(&self, action: &Action) -> Result<Outcome, DomainError> {
+        let fallback = self.queue_fallback(action).await;
+        let error = ActionError {
+            code: ErrorCode::ServiceDown,
+            message: format!(
+                "{}'s circuit stayed open past the action's timeout; the fallback runs instead",
+                action.platform
+            ),
+            retriable: true,
+        };
+        let mut failed = action.give_up(error, self.clock.now()).map_err(|e| DomainError::Conflict(e.to_string()))?;
+        failed.fallback_action_id = fallback;
+        match self.store.replace(action, &failed).await {
+            Ok(()) => Ok(Outcome::Failed(ErrorCode::ServiceDown)),
+            Err(StoreError::Conflict) => Ok(Outcome::Skipped("another worker took it")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Submits the action's fallback, linked to it; its id is derived from the primary's, so
+    /// a repeated attempt finds it queued already. `None` when there is none (or it failed to
+    /// queue, which is logged).
+    async fn queue_fallback(&self, primary: &Action) -> Option<String> {
+        let (submitter, spec) = (self.fallbacks.as_ref()?, primary.fallback.as_ref()?);
+        let mut new = match parse_action(spec, "fallback") {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(action_id = %primary.id, error = ?e, "the fallback is not a valid action");
+                return None;
+            }
+        };
+        let id =
+            if primary.id.len() <= 110 { format!("{}-fallback", primary.id) } else { uuid::Uuid::new_v4().to_string() };
+        new.id = Some(id.clone());
+        new.fallback_of = Some(primary.id.clone());
+        new.correlation_id = new.correlation_id.or_else(|| primary.correlation_id.clone());
+        match submitter.submit(Submission { action: new, context: primary.context.clone() }).await {
+            Ok(receipt) => Some(receipt.action_id),
+            Err(DomainError::Duplicate(_)) => Some(id),
+            Err(e) => {
+                warn!(action_id = %primary.id, error = %e, "the fallback could not be queued");
+                None
+            }
         }
     }
 

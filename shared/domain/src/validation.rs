@@ -171,6 +171,8 @@ pub struct NewAction {
     pub tags: Vec<String>,
     pub dry_run: bool,
     pub fallback: Option<Value>,
+    /// Set by the executor when it queues this action as another's fallback.
+    pub fallback_of: Option<String>,
     pub workflow_id: Option<String>,
     pub step: Option<String>,
 }
@@ -540,6 +542,7 @@ pub fn parse_action(value: &Value, path: &str) -> Result<NewAction, Vec<FieldErr
         tags,
         dry_run,
         fallback,
+        fallback_of: None,
         workflow_id,
         step,
     })

@@ -18,7 +18,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use baton_domain::ErrorCode;
-use baton_domain::ports::{ActionQueue, ActionStore};
+use baton_domain::limits::Limits;
+use baton_domain::model::Platform;
+use baton_domain::ports::{ActionQueue, ActionStore, PlatformStateStore};
 use baton_domain::usecases::Submitter;
 use std::any::Any;
 use std::sync::Arc;
@@ -34,6 +36,17 @@ pub struct AppState {
     pub queue: Arc<dyn ActionQueue>,
     /// The WebSocket hub, where this process holds the connections (the local runtime).
     pub hub: Option<Arc<Hub>>,
+    /// What `GET /api/actions/health` reads.
+    pub health: HealthSource,
+}
+
+/// The platform state behind the health report.
+#[derive(Clone)]
+pub struct HealthSource {
+    pub states: Arc<dyn PlatformStateStore>,
+    pub limits: Limits,
+    /// Platforms with credentials.
+    pub configured: Vec<Platform>,
 }
 
 async fn not_found(uri: Uri) -> ApiError {
@@ -59,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", post(actions::ingest))
         .route("/api/actions/recent", get(actions::recent))
         .route("/api/actions/queue", get(actions::queue))
+        .route("/api/actions/health", get(actions::health))
         .route("/api/actions/{id}", get(actions::get_one))
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
