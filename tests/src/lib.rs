@@ -54,9 +54,14 @@ pub struct TestApp {
 
 /// Starts a runtime on `platforms`, in memory unless `data` says otherwise.
 pub async fn spawn_app_on(platforms: &Platforms, data: DataLocation) -> anyhow::Result<TestApp> {
+    spawn_app_with(platforms, |opts| opts.data = data).await
+}
+
+/// Starts a runtime on `platforms` (in memory), after `adjust` had its say on the options.
+pub async fn spawn_app_with(platforms: &Platforms, adjust: impl FnOnce(&mut ServeOptions)) -> anyhow::Result<TestApp> {
     let mut opts = ServeOptions::ephemeral();
     opts.platforms = platforms.settings();
-    opts.data = data;
+    adjust(&mut opts);
     let runtime = Runtime::start(opts).await?;
     Ok(TestApp { base: runtime.url(), runtime, http: reqwest::Client::new() })
 }
@@ -145,8 +150,12 @@ impl WsClient {
     pub async fn subscribe(&mut self, events: &[&str], platforms: &[&str]) -> anyhow::Result<()> {
         self.send(&json!({"action": "subscribe", "events": events, "platforms": platforms}).to_string()).await?;
         // Events published before the server read the request may arrive first.
-        self.collect_until(Duration::from_secs(5), |f| f["event"] == "subscribed").await?;
-        Ok(())
+        let frames =
+            self.collect_until(Duration::from_secs(5), |f| f["event"] == "subscribed" || f["event"] == "error").await?;
+        match frames.last() {
+            Some(f) if f["event"] == "error" => bail!("subscription refused: {f}"),
+            _ => Ok(()),
+        }
     }
 
     /// The next text frame as JSON. A close frame is an error carrying its code and reason.

@@ -19,6 +19,7 @@ pub const ACTION_FAILED: &str = "action:failed";
 pub const ACTION_CANCELLED: &str = "action:cancelled";
 pub const QUEUE_UPDATED: &str = "queue:updated";
 pub const INGEST_REJECTED: &str = "ingest:rejected";
+pub const HEALTH_CHANGED: &str = "health:changed";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -30,6 +31,7 @@ pub const EVENT_NAMES: &[&str] = &[
     ACTION_CANCELLED,
     QUEUE_UPDATED,
     INGEST_REJECTED,
+    HEALTH_CHANGED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.

@@ -15,7 +15,7 @@ use crate::error::ErrorCode;
 use crate::events::{Event, timestamp};
 use crate::model::Platform;
 
-pub const HEALTH_CHANGED: &str = "health:changed";
+pub use crate::events::HEALTH_CHANGED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -145,6 +145,9 @@ pub struct PlatformState {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How often workers look at a half-open breaker while its probe runs.
+pub const HALF_OPEN_RECHECK: Duration = Duration::from_millis(500);
+
 /// What a worker may do now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Admission {
@@ -233,8 +236,12 @@ impl PlatformState {
                     (Admission::Wait { delay: until(now, reopen), circuit_open: true }, None)
                 }
             }
+            // The probe usually settles within one call: look again soon rather than at the end
+            // of its lease, or waiters would sleep through the recovery.
             BreakerState::HalfOpen => match self.probe_until {
-                Some(lease) if lease > now => (Admission::Wait { delay: until(now, lease), circuit_open: true }, None),
+                Some(lease) if lease > now => {
+                    (Admission::Wait { delay: until(now, lease).min(HALF_OPEN_RECHECK), circuit_open: true }, None)
+                }
                 _ => probe(self),
             },
         }

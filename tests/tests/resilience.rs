@@ -1,0 +1,208 @@
+//! Platform trouble, contained: a platform goes down, its breaker opens and says so on the
+//! WebSocket, actions wait instead of failing, the platform recovers and everything completes;
+//! rate limits delay rather than fail; a fallback runs when its primary cannot.
+
+use baton_domain::limits::{BreakerPolicy, Limits};
+use baton_tests::{Platforms, names, slack_notify, spawn_app_with};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request, ResponseTemplate};
+
+const WITHIN: Duration = Duration::from_secs(30);
+
+fn ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "channel": "C1", "ts": "1.1"}))
+}
+
+#[tokio::test]
+async fn a_platform_outage_opens_the_breaker_actions_wait_and_all_complete_after_recovery() {
+    let platforms = Platforms::start().await;
+    // Slack is down for its first 6 requests, then fine again.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(
+            move |_: &Request| {
+                if seen.fetch_add(1, Ordering::SeqCst) < 6 { ResponseTemplate::new(500) } else { ok() }
+            },
+        )
+        .mount(&platforms.slack)
+        .await;
+    let app = spawn_app_with(&platforms, |opts| {
+        opts.store.limits = Limits {
+            breaker: BreakerPolicy {
+                threshold: 3,
+                window: Duration::from_secs(60),
+                cool_down: Duration::from_millis(1500),
+            },
+            ..Limits::default()
+        }
+        .with_overrides("slack=100/1s")
+        .expect("limits");
+    })
+    .await
+    .expect("runtime");
+    let mut ws = app.ws().await.expect("ws");
+    ws.subscribe(&["health:changed", "action:completed", "action:failed"], &[]).await.expect("subscribed");
+
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let mut a = slack_notify("high", &format!("#c{i}"), "hello");
+        a["retryConfig"] = json!({"maxRetries": 10, "initialDelay": 100, "maxDelay": 400});
+        ids.push(app.submit(a).await.expect("accepted"));
+    }
+
+    let mut frames: Vec<Value> = Vec::new();
+    let mut completed = 0;
+    let mut saw_down = false;
+    while completed < ids.len() {
+        let frame = match ws.next(WITHIN).await {
+            Ok(f) => f,
+            Err(e) => {
+                let mut states = Vec::new();
+                for id in &ids {
+                    let (_, a) = app.get(&format!("/api/actions/{id}")).await.expect("get");
+                    states.push(format!(
+                        "{} {} retries={} nb={}",
+                        a["status"], a["error"]["code"], a["retries"], a["notBefore"]
+                    ));
+                }
+                let (_, health) = app.get("/api/actions/health").await.expect("health");
+                panic!("{e}: frames {frames:?}\nactions {states:?}\nhealth {}", health["executors"]["slack"]);
+            }
+        };
+        match frame["event"].as_str() {
+            Some("action:completed") => completed += 1,
+            Some("action:failed") => panic!("nothing may fail: {frame}"),
+            Some("health:changed") if frame["data"]["currentStatus"] == "down" && !saw_down => {
+                saw_down = true;
+                let (_, health) = app.get("/api/actions/health").await.expect("health");
+                assert_eq!(health["executors"]["slack"]["status"], "down", "{health}");
+                assert_eq!(health["executors"]["slack"]["circuitBreaker"]["state"], "OPEN");
+                assert_eq!(health["overall"], "degraded", "notion is still fine");
+            }
+            _ => {}
+        }
+        frames.push(frame);
+    }
+    let health: Vec<(String, String)> = frames
+        .iter()
+        .filter(|f| f["event"] == "health:changed")
+        .map(|f| {
+            (
+                f["data"]["previousStatus"].as_str().unwrap_or("").into(),
+                f["data"]["currentStatus"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    // Degraded, then down; each probe half-opens it (a probe that still meets a failure
+    // opens it again — how many of the six failures land before it opens is timing); at
+    // last a probe succeeds and it is healthy.
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(health[..2], [pair("healthy", "degraded"), pair("degraded", "down")], "{health:?}");
+    assert_eq!(health.last(), Some(&pair("degraded", "healthy")), "{health:?}");
+    assert!(health.windows(2).all(|w| w[0].1 == w[1].0), "transitions chain: {health:?}");
+    // While open, actions waited instead of hammering Slack: 3 failures opened it, and
+    // only probes went through until one succeeded.
+    let total = calls.load(Ordering::SeqCst);
+    assert!(total <= 6 + ids.len() + 2, "{total} calls for 10 actions");
+    let (_, health) = app.get("/api/actions/health").await.expect("health");
+    assert_eq!(health["executors"]["slack"]["status"], "healthy");
+    assert!(health["executors"]["slack"]["lastSuccess"].is_string());
+    app.runtime.stop().await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_action_is_delayed_not_failed() {
+    let platforms = Platforms::start().await;
+    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(ok()).mount(&platforms.slack).await;
+    let app = spawn_app_with(&platforms, |_| {}).await.expect("runtime");
+    let mut ws = app.ws().await.expect("ws");
+    ws.subscribe(&["action:*"], &[]).await.expect("subscribed");
+    let started = tokio::time::Instant::now();
+    let ids = [
+        app.submit(slack_notify("critical", "#same", "1")).await.expect("accepted"),
+        app.submit(slack_notify("critical", "#same", "2")).await.expect("accepted"),
+        app.submit(slack_notify("critical", "#same", "3")).await.expect("accepted"),
+    ];
+    let mut done = 0;
+    let frames = ws
+        .collect_until(WITHIN, |f| {
+            if f["event"] == "action:completed" {
+                done += 1;
+            }
+            f["event"] == "action:failed" || done == 3
+        })
+        .await
+        .expect("frames");
+    assert_eq!(done, 3, "{:?}", names(&frames));
+    // One message per second per channel: the third went out about two seconds in.
+    assert!(started.elapsed() >= Duration::from_millis(1800), "{:?}", started.elapsed());
+    for id in ids {
+        let mine: Vec<Value> = frames.iter().filter(|f| f["data"]["actionId"] == id.as_str()).cloned().collect();
+        assert_eq!(names(&mine), ["action:queued", "action:executing", "action:completed"], "waiting is silent");
+    }
+    app.runtime.stop().await;
+}
+
+#[tokio::test]
+async fn a_permanent_failure_queues_the_fallback_linked_to_its_primary() {
+    let platforms = Platforms::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/pages"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"object": "error", "code": "restricted_resource", "message": "no access"})),
+        )
+        .mount(&platforms.notion)
+        .await;
+    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(ok()).mount(&platforms.slack).await;
+    let app = spawn_app_with(&platforms, |_| {}).await.expect("runtime");
+    let mut ws = app.ws().await.expect("ws");
+    let primary = app
+        .submit(json!({"id": "primary-1", "type": "create", "platform": "notion", "priority": "normal",
+                       "data": {"database_id": "db", "title": "Task"},
+                       "fallback": {"type": "notify", "platform": "slack", "priority": "normal",
+                                    "data": {"channel": "#ops", "text": "Could not create the Notion task"}}}))
+        .await
+        .expect("accepted");
+    let failed = ws.lifecycle(&primary, WITHIN).await.expect("primary");
+    let last = &failed.last().expect("terminal")["data"];
+    assert_eq!(last["errorCode"], "PERMISSION_DENIED");
+    assert_eq!(last["metadata"]["fallbackActionId"], "primary-1-fallback");
+    let fallback = ws.lifecycle("primary-1-fallback", WITHIN).await.expect("fallback");
+    let done = &fallback.last().expect("terminal");
+    assert_eq!(done["event"], "action:completed");
+    assert_eq!(done["data"]["metadata"]["fallbackOf"], "primary-1");
+    app.runtime.stop().await;
+}
+
+#[tokio::test]
+async fn the_health_report_has_the_contract_shape_and_names_unconfigured_platforms() {
+    let platforms = Platforms::start().await;
+    let app = spawn_app_with(&platforms, |_| {}).await.expect("runtime");
+    let (status, health) = app.get("/api/actions/health").await.expect("health");
+    assert_eq!(status, 200);
+    assert_eq!(health["overall"], "healthy", "{health}");
+    for p in ["notion", "trello", "slack", "drive", "sheets"] {
+        let e = &health["executors"][p];
+        for key in ["status", "circuitBreaker", "rateLimit", "avgResponseTime"] {
+            assert!(!e[key].is_null(), "{p}.{key} in {e}");
+        }
+        assert!(
+            e["rateLimit"]["current"].is_number()
+                && e["rateLimit"]["limit"].is_number()
+                && e["rateLimit"]["resetAt"].is_string()
+        );
+    }
+    // The harness configures Slack and Notion only.
+    assert_eq!(health["executors"]["slack"]["configured"], true);
+    assert_eq!(health["executors"]["trello"]["configured"], false);
+    assert_eq!(health["executors"]["trello"]["reason"], "no credentials configured");
+    assert!(health["queue"]["depth"].is_number() && health["queue"]["workerUtilization"].is_number());
+    app.runtime.stop().await;
+}
