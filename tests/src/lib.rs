@@ -52,9 +52,17 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-/// Starts a runtime on `platforms`, in memory unless `data` says otherwise.
+/// Starts a runtime on `platforms`, in memory unless `data` says otherwise. The platforms'
+/// published rate limits (one Slack message per second per channel...) are lifted: these
+/// tests drive volume through a stand-in; `spawn_app_with` keeps them.
 pub async fn spawn_app_on(platforms: &Platforms, data: DataLocation) -> anyhow::Result<TestApp> {
-    spawn_app_with(platforms, |opts| opts.data = data).await
+    spawn_app_with(platforms, |opts| {
+        opts.data = data;
+        opts.store.limits = baton_domain::limits::Limits::default()
+            .with_overrides("slack=10000/1s,notion=10000/1s,trello=10000/1s,drive=10000/1s,sheets=10000/1s")
+            .unwrap_or_default();
+    })
+    .await
 }
 
 /// Starts a runtime on `platforms` (in memory), after `adjust` had its say on the options.

@@ -27,10 +27,13 @@ fn is_platform_state(record: &Value) -> bool {
     ["NewImage", "OldImage"].iter().any(|k| d.and_then(|d| d.get(*k)).and_then(|i| i.get("breaker")).is_some())
 }
 
+/// One record's events, by its sequence number; or why it could not be read.
+pub type RecordEvents = Result<(String, Vec<Event>), (String, String)>;
+
 /// The events of every record, in stream order: actions table records through the action
 /// derivation, platform state records through the health derivation. An undecodable record
 /// is an `Err` with its sequence number.
-pub fn events(event: &Value) -> Vec<Result<(String, Vec<Event>), (String, String)>> {
+pub fn events(event: &Value) -> Vec<RecordEvents> {
     let records = event.get("Records").and_then(Value::as_array).cloned().unwrap_or_default();
     records
         .iter()

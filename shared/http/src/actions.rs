@@ -212,6 +212,32 @@ pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> 
     .into_response())
 }
 
+/// `GET /api/actions/health`: each platform's breaker, rate limit and health, and the queue.
+pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let mut states = Vec::new();
+    for p in Platform::ALL.iter().copied() {
+        let s = state.health.states.get(p.as_str()).await.map_err(baton_domain::DomainError::from)?;
+        states.push((p, s));
+    }
+    let stats = state.queue.stats().await;
+    let mut oldest = None;
+    for p in Priority::ALL.iter().copied() {
+        let page = state.store.pending(p, 10, None).await.map_err(baton_domain::DomainError::from)?;
+        if let Some(first) = page.items.iter().filter(|a| a.status.is_runnable()).map(|a| a.ready_at()).min() {
+            oldest = Some(oldest.map_or(first, |o: DateTime<Utc>| o.min(first)));
+        }
+    }
+    let report = baton_domain::limits::health_report(
+        &states,
+        &state.health.limits,
+        &state.health.configured,
+        &stats,
+        oldest,
+        Utc::now(),
+    );
+    Ok(Json(report).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,30 +272,4 @@ mod tests {
             parse_recent_query(&params(&[("startDate", "2025-10-18"), ("endDate", "2025-10-17")])).expect_err("order");
         assert_eq!(err[0].field, "query.startDate");
     }
-}
-
-/// `GET /api/actions/health`: each platform's breaker, rate limit and health, and the queue.
-pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let mut states = Vec::new();
-    for p in Platform::ALL.iter().copied() {
-        let s = state.health.states.get(p.as_str()).await.map_err(baton_domain::DomainError::from)?;
-        states.push((p, s));
-    }
-    let stats = state.queue.stats().await;
-    let mut oldest = None;
-    for p in Priority::ALL.iter().copied() {
-        let page = state.store.pending(p, 10, None).await.map_err(baton_domain::DomainError::from)?;
-        if let Some(first) = page.items.iter().filter(|a| a.status.is_runnable()).map(|a| a.ready_at()).min() {
-            oldest = Some(oldest.map_or(first, |o: DateTime<Utc>| o.min(first)));
-        }
-    }
-    let report = baton_domain::limits::health_report(
-        &states,
-        &state.health.limits,
-        &state.health.configured,
-        &stats,
-        oldest,
-        Utc::now(),
-    );
-    Ok(Json(report).into_response())
 }
