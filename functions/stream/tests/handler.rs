@@ -37,3 +37,29 @@ async fn an_undecodable_record_is_skipped() {
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["action:executing", "action:completed"]);
 }
+
+fn platform_image(version: u64, breaker: &str, failures: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": {"S": "slack"}, "key": {"S": "slack"}, "platform": {"S": "slack"}, "version": {"N": version.to_string()},
+        "tokens": {"N": "1"}, "refilledAt": {"S": "2026-11-24T07:00:00Z"}, "breaker": {"S": breaker},
+        "failures": {"N": failures.to_string()}, "avgResponseMs": {"N": "0"}, "updatedAt": {"S": "2026-11-24T07:00:01Z"}
+    })
+}
+
+#[tokio::test]
+async fn platform_state_records_become_health_changed() {
+    let event = serde_json::json!({"Records": [{
+        "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/baton-platform-state/stream/2026-11-24T00:00:00.000",
+        "dynamodb": {"Keys": {"id": {"S": "slack"}}, "SequenceNumber": "200000000000000000001", "StreamViewType": "NEW_AND_OLD_IMAGES",
+                     "OldImage": platform_image(4, "CLOSED", 4), "NewImage": platform_image(5, "OPEN", 5)}
+    }]});
+    let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
+    let response = stream::handler::handle(&sink, &sockets, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(sink.names(), ["health:changed"]);
+    let e = sink.events.lock().expect("lock")[0].clone();
+    assert_eq!(e.data["previousStatus"], "degraded");
+    assert_eq!(e.data["currentStatus"], "down");
+    assert_eq!(e.data["circuitBreaker"]["state"], "OPEN");
+}
