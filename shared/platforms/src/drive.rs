@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::google::{GoogleAuth, classify};
-use crate::request::{PreparedRequest, RawBody, inverse, with_inverse};
+use crate::request::{PreparedRequest, RawBody, inverse, url_with_segments as url, with_inverse};
 
 pub const DEFAULT_API_URL: &str = "https://www.googleapis.com/drive/v3";
 pub const DEFAULT_UPLOAD_URL: &str = "https://www.googleapis.com/upload/drive/v3";
@@ -29,21 +29,6 @@ pub struct DriveClient {
     api: String,
     upload: String,
     auth: Arc<GoogleAuth>,
-}
-
-fn url(base: &str, segments: &[&str]) -> String {
-    match reqwest::Url::parse(base) {
-        Ok(mut u) => {
-            if let Ok(mut path) = u.path_segments_mut() {
-                path.pop_if_empty();
-                for s in segments {
-                    path.push(s);
-                }
-            }
-            u.to_string()
-        }
-        Err(_) => format!("{base}/{}", segments.join("/")),
-    }
 }
 
 /// The bytes to upload: text as is, base64 decoded.

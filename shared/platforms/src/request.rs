@@ -148,6 +148,23 @@ pub fn credential(token: Option<&SecretString>, dry_run: bool, missing: &str) ->
     }
 }
 
+/// `base` with `segments` appended, each percent-encoded as one path segment (ids and A1
+/// ranges such as `Sheet 1!A:E` go into paths as they are).
+pub fn url_with_segments(base: &str, segments: &[&str]) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut u) => {
+            if let Ok(mut path) = u.path_segments_mut() {
+                path.pop_if_empty();
+                for s in segments {
+                    path.push(s);
+                }
+            }
+            u.to_string()
+        }
+        Err(_) => format!("{}/{}", base.trim_end_matches('/'), segments.join("/")),
+    }
+}
+
 /// The action that undoes a create, reported in its result for a workflow's rollback.
 pub fn inverse(platform: &str, action_type: &str, data: Value) -> Value {
     json!({"type": action_type, "platform": platform, "data": data})

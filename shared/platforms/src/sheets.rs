@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::google::{GoogleAuth, classify};
-use crate::request::{PreparedRequest, inverse, with_inverse};
+use crate::request::{PreparedRequest, inverse, url_with_segments, with_inverse};
 
 pub const DEFAULT_URL: &str = "https://sheets.googleapis.com/v4";
 
@@ -27,17 +27,9 @@ impl SheetsClient {
         Self { http, base: base.into(), auth }
     }
 
-    /// `{base}/spreadsheets/{id}/values/{range}{suffix}`, each part percent-encoded as a segment.
+    /// `{base}/spreadsheets/{id}/values/{range}{suffix}`, each part one encoded segment.
     fn values_url(&self, id: &str, range: &str, suffix: &str) -> String {
-        match reqwest::Url::parse(&self.base) {
-            Ok(mut u) => {
-                if let Ok(mut path) = u.path_segments_mut() {
-                    path.pop_if_empty().push("spreadsheets").push(id).push("values").push(&format!("{range}{suffix}"));
-                }
-                u.to_string()
-            }
-            Err(_) => format!("{}/spreadsheets/{id}/values/{range}{suffix}", self.base),
-        }
+        url_with_segments(&self.base, &["spreadsheets", id, "values", &format!("{range}{suffix}")])
     }
 
     fn prepare(

@@ -56,8 +56,8 @@ async fn apis() -> Apis {
         ("SLACK_API_URL", format!("{uri}/slack")),
         ("NOTION_TOKEN", "secret_1".to_owned()),
         ("NOTION_API_URL", format!("{uri}/notion")),
-        ("TRELLO_KEY", "k-1".to_owned()),
-        ("TRELLO_TOKEN", "t-1".to_owned()),
+        ("TRELLO_KEY", "trello-key-secret".to_owned()),
+        ("TRELLO_TOKEN", "trello-token-secret".to_owned()),
         ("TRELLO_API_URL", format!("{uri}/trello/1")),
         ("GOOGLE_SERVICE_ACCOUNT_JSON", account),
         ("GOOGLE_DRIVE_API_URL", format!("{uri}/drive/v3")),
@@ -114,7 +114,7 @@ async fn trello_operations_send_trellos_field_names_with_the_key_in_a_header() {
     // wiremock's `header` splits values on commas; the OAuth form has one, so compare whole.
     let auth = |req: &Request| {
         req.headers.get("authorization").and_then(|v| v.to_str().ok())
-            == Some(r#"OAuth oauth_consumer_key="k-1", oauth_token="t-1""#)
+            == Some(r#"OAuth oauth_consumer_key="trello-key-secret", oauth_token="trello-token-secret""#)
     };
     Mock::given(method("POST"))
         .and(path("/trello/1/cards"))
@@ -472,4 +472,82 @@ async fn every_platform_maps_every_error_row_of_the_table() {
             "{platform}"
         );
     }
+}
+
+#[tokio::test]
+async fn drive_set_permissions_creates_each_one() {
+    let apis = apis().await;
+    apis.token_endpoint().await;
+    Mock::given(method("POST"))
+        .and(path("/drive/v3/files/file-7/permissions"))
+        .and(body_json(json!({"type": "domain", "role": "reader", "domain": "example.com"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "perm-d"})))
+        .expect(1)
+        .mount(&apis.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/drive/v3/files/file-7/permissions"))
+        .and(body_json(json!({"type": "anyone", "role": "commenter"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "perm-a"})))
+        .expect(1)
+        .mount(&apis.server)
+        .await;
+    let a = action(
+        "drive",
+        "update",
+        json!({"fileId": "file-7", "permissions": [
+        {"type": "domain", "role": "reader", "domain": "example.com"}, {"type": "anyone", "role": "commenter"}]}),
+    );
+    let result = apis.run(&a).await.expect("granted");
+    assert_eq!(result["permissions"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn a_dry_run_of_every_operation_shows_the_request_and_sends_nothing() {
+    let apis = apis().await;
+    let f = serde_json::from_str::<Value>(include_str!("../../../../shared/fixtures/contract-examples.json"))
+        .expect("fixtures");
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("notion", "create", json!({"database_id": "d", "title": "t"})),
+        ("notion", "update", f["platform_data"]["notion_update"].clone()),
+        ("notion", "delete", json!({"page_id": "p"})),
+        ("notion", "query", json!({"database_id": "d"})),
+        ("trello", "create", f["platform_data"]["trello_create"].clone()),
+        ("trello", "update", json!({"cardId": "c", "name": "n"})),
+        ("trello", "update", f["platform_data"]["trello_move"].clone()),
+        ("trello", "delete", json!({"cardId": "c"})),
+        ("trello", "delete", json!({"cardIds": ["c1", "c2"]})),
+        ("trello", "query", json!({"listId": "l"})),
+        ("slack", "notify", f["platform_data"]["slack_notify"].clone()),
+        ("slack", "update", json!({"channel": "C", "ts": "1.1", "text": "t"})),
+        ("slack", "delete", json!({"channel": "C", "ts": "1.1"})),
+        ("slack", "approve", f["platform_data"]["slack_approval"].clone()),
+        ("drive", "file", f["platform_data"]["drive_upload"].clone()),
+        ("drive", "update", json!({"fileId": "f", "permissions": [{"type": "anyone", "role": "reader"}]})),
+        ("drive", "delete", json!({"fileId": "f"})),
+        ("drive", "query", json!({"folderId": "x"})),
+        ("sheets", "log", f["platform_data"]["sheets_append"].clone()),
+        ("sheets", "update", f["platform_data"]["sheets_update"].clone()),
+        ("sheets", "query", json!({"spreadsheetId": "s", "range": "A1"})),
+        ("sheets", "delete", json!({"spreadsheetId": "s", "range": "A1"})),
+    ];
+    let secrets = ["xoxb-1", "secret_1", "trello-key-secret", "trello-token-secret", "ya29", "PRIVATE KEY"];
+    for (platform, ty, data) in cases {
+        let mut a = action(platform, ty, data);
+        a.dry_run = true;
+        let shown = apis.run(&a).await.unwrap_or_else(|e| panic!("{platform} {ty}: {e:?}"));
+        assert_eq!(shown["dryRun"], true, "{platform} {ty}: {shown}");
+        let request =
+            if shown["request"].is_object() { shown["request"].clone() } else { shown["requests"][0].clone() };
+        assert!(
+            request["method"].is_string() && request["url"].as_str().is_some_and(|u| u.starts_with("http")),
+            "{platform} {ty}: {shown}"
+        );
+        let text = shown.to_string();
+        for s in secrets {
+            assert!(!text.contains(s), "{platform} {ty} shows a secret: {text}");
+        }
+    }
+    // The uploaded file's bytes are not echoed either.
+    assert!(apis.server.received_requests().await.unwrap_or_default().is_empty(), "a dry run sends nothing");
 }
