@@ -56,6 +56,8 @@ impl PlatformGuard {
         let platform = action.platform;
         let main = platform.as_str();
         let mut probe = false;
+        // The item read by the breaker check, when it wrote nothing: the bucket may reuse it.
+        let mut unchanged: Option<(Option<PlatformState>, PlatformState)> = None;
         let mut decided = false;
         for _ in 0..TRIES {
             let (stored, state) = self.load(main, platform).await?;
@@ -63,12 +65,14 @@ impl PlatformGuard {
                 (wait @ Admission::Wait { .. }, _) => return Ok(wait),
                 (Admission::Go { probe: p }, None) => {
                     probe = p;
+                    unchanged = Some((stored, state));
                     decided = true;
                     break;
                 }
                 (Admission::Go { probe: p }, Some(next)) => match self.store.put(stored.as_ref(), &next).await {
                     Ok(()) => {
                         probe = p;
+                        unchanged = Some((Some(next.clone()), next));
                         decided = true;
                         break;
                     }
@@ -82,8 +86,12 @@ impl PlatformGuard {
         }
         let key = bucket_key(action, operation);
         let limit = self.limits.bucket(platform);
+        let mut first = if key == main { unchanged } else { None };
         for _ in 0..TRIES {
-            let (stored, state) = self.load(&key, platform).await?;
+            let (stored, state) = match first.take() {
+                Some(known) => known,
+                None => self.load(&key, platform).await?,
+            };
             match state.take_token(limit, self.clock.now()) {
                 Err(delay) => return Ok(Admission::Wait { delay, circuit_open: false }),
                 Ok(next) => match self.store.put(stored.as_ref(), &next).await {

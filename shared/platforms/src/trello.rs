@@ -37,7 +37,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &Value) -> Platfo
         400 if lower.contains("invalid id") => ErrorCode::NotFound,
         401 if lower.contains("permission") => ErrorCode::PermissionDenied,
         429 => ErrorCode::RateLimited,
-        _ if lower.contains("limit exceeded") && status.as_u16() != 429 => ErrorCode::QuotaExceeded,
+        _ if lower.contains("limit exceeded") => ErrorCode::QuotaExceeded,
         _ => code_for_status(status),
     };
     let message = if text.is_empty() {
