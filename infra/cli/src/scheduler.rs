@@ -199,7 +199,10 @@ impl LocalQueue {
                 *e = Some(ewma(*e, started.elapsed().as_secs_f64() * 1000.0));
             }
             match outcome {
-                Ok(Outcome::RetryIn(delay) | Outcome::NotYet(delay)) => self.push(item, delay),
+                Ok(Outcome::RetryIn(delay)) => self.push(item, delay),
+                // Many actions wait on the same thing (a breaker's cool-down, a bucket): spread
+                // their return over a fifth more, so they do not all come back at once.
+                Ok(Outcome::NotYet(delay)) => self.push(item, delay.mul_f64(1.0 + 0.2 * fastrand::f64())),
                 Ok(Outcome::Completed | Outcome::Failed(_) | Outcome::Skipped(_)) => {}
                 Err(e) if e.is_retriable() => {
                     warn!(action_id = %item.action_id, error = %e, "store unavailable; will try again");
