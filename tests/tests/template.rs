@@ -3,7 +3,7 @@
 
 use baton_aws::connections::CONNECTIONS;
 use baton_aws::platform_state::PLATFORM_STATE;
-use baton_aws::tables::{ACTIONS, TableDef};
+use baton_aws::tables::{ACTIONS, Projected, TableDef};
 use serde_norway::Value;
 use std::collections::BTreeSet;
 
@@ -33,19 +33,37 @@ fn assert_table_matches(t: &Value, logical: &str, def: &TableDef) {
     let props = &resource(t, logical)["Properties"];
     assert!(!props.is_null(), "{logical} is declared");
     assert_eq!(keys(&props["KeySchema"]), (def.hash.to_owned(), def.range.map(str::to_owned)), "{logical} key");
-    let declared: BTreeSet<(String, String, Option<String>)> = props["GlobalSecondaryIndexes"]
+    type Index = (String, String, Option<String>, String, Vec<String>);
+    let declared: BTreeSet<Index> = props["GlobalSecondaryIndexes"]
         .as_sequence()
         .map(|ixs| {
             ixs.iter()
                 .map(|ix| {
                     let (h, r) = keys(&ix["KeySchema"]);
-                    (ix["IndexName"].as_str().expect("index name").to_owned(), h, r)
+                    let kind = ix["Projection"]["ProjectionType"].as_str().expect("projection").to_owned();
+                    let mut attrs: Vec<String> = ix["Projection"]["NonKeyAttributes"]
+                        .as_sequence()
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default();
+                    attrs.sort();
+                    (ix["IndexName"].as_str().expect("index name").to_owned(), h, r, kind, attrs)
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let expected: BTreeSet<(String, String, Option<String>)> =
-        def.indexes.iter().map(|ix| (ix.name.to_owned(), ix.hash.to_owned(), ix.range.map(str::to_owned))).collect();
+    let expected: BTreeSet<Index> = def
+        .indexes
+        .iter()
+        .map(|ix| {
+            let (kind, mut attrs) = match ix.projection {
+                Projected::All => ("ALL", vec![]),
+                Projected::KeysOnly => ("KEYS_ONLY", vec![]),
+                Projected::Include(a) => ("INCLUDE", a.iter().map(|s| s.to_string()).collect()),
+            };
+            attrs.sort();
+            (ix.name.to_owned(), ix.hash.to_owned(), ix.range.map(str::to_owned), kind.to_owned(), attrs)
+        })
+        .collect();
     assert_eq!(declared, expected, "{logical} indexes");
     let attrs: BTreeSet<String> = props["AttributeDefinitions"]
         .as_sequence()

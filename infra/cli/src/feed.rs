@@ -9,7 +9,9 @@ use baton_domain::StoreError;
 use baton_domain::events::{Event, derive_events};
 use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::{Action, Priority};
-use baton_domain::ports::{ActionStore, ChangeListener, Notifier, Page, PlatformStateStore, RecentPage, RecentQuery};
+use baton_domain::ports::{
+    ActionStore, ChangeListener, Notifier, Page, PendingEntry, PlatformStateStore, RecentPage, RecentQuery,
+};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -53,7 +55,7 @@ impl ActionStore for FeedingStore {
         priority: Priority,
         limit: usize,
         after: Option<String>,
-    ) -> Result<Page<Action>, StoreError> {
+    ) -> Result<Page<PendingEntry>, StoreError> {
         self.inner.pending(priority, limit, after).await
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::codec::{Item, from_item, to_attr};
 use crate::store::classify;
-use crate::tables::{IndexDef, TableDef};
+use crate::tables::{IndexDef, Projected, TableDef};
 
 /// API Gateway closes a WebSocket connection after 2 hours at the latest.
 pub const CONNECTION_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -23,7 +23,7 @@ pub const CONNECTIONS: TableDef = TableDef {
     hash: "id",
     range: None,
     // One partition lists every connection without a Scan; dashboards are few.
-    indexes: &[IndexDef { name: "all-connections", hash: "kind", range: Some("id") }],
+    indexes: &[IndexDef { name: "all-connections", hash: "kind", range: Some("id"), projection: Projected::All }],
     ttl_attribute: Some("expiresAt"),
 };
 

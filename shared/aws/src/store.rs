@@ -7,10 +7,10 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 use baton_domain::StoreError;
 use baton_domain::model::{Action, Priority, Status};
-use baton_domain::ports::{ActionStore, Page, RecentPage, RecentQuery};
+use baton_domain::ports::{ActionStore, Page, PendingEntry, RecentPage, RecentQuery};
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -163,7 +163,8 @@ impl DynamoActionStore {
         }
     }
 
-    /// Up to `take` matching actions of one day, newest first, after skipping `skip`.
+    /// Up to `take` matching actions of one day, newest first, after skipping `skip`. The
+    /// index holds only keys, platform and status: the page's items are read by key.
     async fn list_day(
         &self,
         day: &str,
@@ -172,7 +173,7 @@ impl DynamoActionStore {
         mut skip: usize,
         take: usize,
     ) -> Result<Vec<Action>, StoreError> {
-        let mut out = Vec::new();
+        let mut ids = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let resp =
@@ -180,15 +181,46 @@ impl DynamoActionStore {
             for item in resp.items() {
                 if skip > 0 {
                     skip -= 1;
-                } else if out.len() < take {
-                    out.push(Self::decode(item)?);
+                } else if ids.len() < take
+                    && let Some(id) = item.get("id").and_then(|v| v.as_s().ok())
+                {
+                    ids.push(id.clone());
                 }
             }
             match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() && out.len() < take => start = Some(k.clone()),
-                _ => return Ok(out),
+                Some(k) if !k.is_empty() && ids.len() < take => start = Some(k.clone()),
+                _ => break,
             }
         }
+        self.get_many(&ids).await
+    }
+
+    /// The actions with these ids, in this order (BatchGetItem, 100 keys at a time, until
+    /// nothing is left unprocessed). An id that vanished meanwhile (TTL) is left out.
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Action>, StoreError> {
+        let mut found: HashMap<String, Action> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Item> =
+                chunk.iter().map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.clone()))])).collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Internal(e.to_string()))?,
+            );
+            while let Some(wanted) = request.take() {
+                let resp =
+                    self.client.batch_get_item().request_items(&self.table, wanted).send().await.map_err(classify)?;
+                for item in resp.responses().and_then(|r| r.get(&self.table)).map(Vec::as_slice).unwrap_or_default() {
+                    let action = Self::decode(item)?;
+                    found.insert(action.id.clone(), action);
+                }
+                request =
+                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 }
 
@@ -277,7 +309,7 @@ impl ActionStore for DynamoActionStore {
         priority: Priority,
         limit: usize,
         after: Option<String>,
-    ) -> Result<Page<Action>, StoreError> {
+    ) -> Result<Page<PendingEntry>, StoreError> {
         let start = match after {
             Some(cursor) => {
                 let keys: HashMap<String, String> =
@@ -300,7 +332,15 @@ impl ActionStore for DynamoActionStore {
             .send()
             .await
             .map_err(classify)?;
-        let items = resp.items().iter().map(Self::decode).collect::<Result<Vec<_>, _>>()?;
+        let items = resp
+            .items()
+            .iter()
+            .map(|item| {
+                let value = from_item(item).map_err(StoreError::Internal)?;
+                serde_json::from_value::<PendingEntry>(value)
+                    .map_err(|e| StoreError::Internal(format!("malformed pending entry: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let next = match resp.last_evaluated_key() {
             Some(k) if !k.is_empty() => {
                 let plain: HashMap<&str, &str> =

@@ -88,12 +88,19 @@ impl ActionStore for MemoryStore {
         priority: Priority,
         limit: usize,
         after: Option<String>,
-    ) -> Result<Page<Action>, StoreError> {
-        let mut all: Vec<Action> =
-            lock(&self.items).values().filter(|a| a.priority == priority && !a.status.is_terminal()).cloned().collect();
+    ) -> Result<Page<crate::ports::PendingEntry>, StoreError> {
+        // As the sparse index: unfinished, and not held for approval.
+        let mut all: Vec<Action> = lock(&self.items)
+            .values()
+            .filter(|a| {
+                a.priority == priority && !a.status.is_terminal() && a.status != crate::model::Status::PendingApproval
+            })
+            .cloned()
+            .collect();
         all.sort_by(|a, b| a.ready_at().cmp(&b.ready_at()).then(a.id.cmp(&b.id)));
         let skip = after.and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-        let items: Vec<Action> = all.iter().skip(skip).take(limit).cloned().collect();
+        let items: Vec<crate::ports::PendingEntry> =
+            all.iter().skip(skip).take(limit).map(crate::ports::PendingEntry::of).collect();
         let next = (skip + items.len() < all.len()).then(|| (skip + items.len()).to_string());
         Ok(Page { items, next })
     }

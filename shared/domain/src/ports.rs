@@ -50,6 +50,50 @@ pub struct RecentPage {
     pub total: u64,
 }
 
+/// What the pending index holds of an unfinished action: enough to list the queue, find the
+/// oldest, re-drive and recover, without the action's data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEntry {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub action_type: crate::model::ActionType,
+    pub platform: Platform,
+    pub priority: Priority,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub worker_id: Option<String>,
+}
+
+impl PendingEntry {
+    /// The attributes the pending index projects besides its keys.
+    pub const PROJECTED: &'static [&'static str] =
+        &["type", "platform", "priority", "status", "createdAt", "notBefore", "leaseUntil", "workerId"];
+
+    pub fn of(a: &Action) -> Self {
+        Self {
+            id: a.id.clone(),
+            action_type: a.action_type,
+            platform: a.platform,
+            priority: a.priority,
+            status: a.status,
+            created_at: a.created_at,
+            not_before: a.not_before,
+            lease_until: a.lease_until,
+            worker_id: a.worker_id.clone(),
+        }
+    }
+
+    pub fn ready_at(&self) -> DateTime<Utc> {
+        self.not_before.unwrap_or(self.created_at)
+    }
+}
+
 /// One page of a longer listing; `next` resumes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page<T> {
@@ -72,7 +116,7 @@ pub trait ActionStore: Send + Sync {
         priority: Priority,
         limit: usize,
         after: Option<String>,
-    ) -> Result<Page<Action>, StoreError>;
+    ) -> Result<Page<PendingEntry>, StoreError>;
 }
 
 /// Per-priority numbers a queue can tell about itself.

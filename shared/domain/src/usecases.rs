@@ -271,23 +271,27 @@ pub async fn recover(
         let mut after = None;
         loop {
             let page = store.pending(priority, 1000, after.take()).await?;
-            for action in page.items {
+            for entry in page.items {
                 let now = clock.now();
-                let action = if action.status == Status::Executing
-                    && !action.worker_id.as_deref().is_some_and(|w| w.starts_with(live_worker_prefix))
+                let mut ready_at = entry.ready_at();
+                if entry.status == Status::Executing
+                    && !entry.worker_id.as_deref().is_some_and(|w| w.starts_with(live_worker_prefix))
                 {
+                    // The index holds no data: read the whole action to write its next state.
+                    let Some(action) = store.get(&entry.id).await? else { continue };
+                    if action.status != Status::Executing {
+                        continue;
+                    }
                     let recovered =
                         action.recover_interrupted(now).map_err(|e| DomainError::Conflict(e.to_string()))?;
                     match store.replace(&action, &recovered).await {
-                        Ok(()) => recovered,
+                        Ok(()) => ready_at = recovered.ready_at(),
                         Err(StoreError::Conflict) => continue,
                         Err(e) => return Err(e.into()),
                     }
-                } else {
-                    action
-                };
-                let delay = action.not_before.map(|nb| until(now, nb)).unwrap_or_default();
-                work.push((WorkItem { action_id: action.id.clone(), priority: action.priority }, delay));
+                }
+                let delay = (ready_at - now).to_std().unwrap_or_default();
+                work.push((WorkItem { action_id: entry.id.clone(), priority: entry.priority }, delay));
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -394,14 +398,14 @@ pub async fn redrive(
         let mut after = None;
         loop {
             let page = store.pending(priority, 1000, after.take()).await?;
-            for action in &page.items {
-                let stuck = match action.status {
-                    Status::Queued | Status::Retrying => action.ready_at() + stale <= now,
-                    Status::Executing => action.lease_until.is_some_and(|l| l <= now),
+            for entry in &page.items {
+                let stuck = match entry.status {
+                    Status::Queued | Status::Retrying => entry.ready_at() + stale <= now,
+                    Status::Executing => entry.lease_until.is_some_and(|l| l <= now),
                     _ => false,
                 };
                 if stuck {
-                    let item = WorkItem { action_id: action.id.clone(), priority };
+                    let item = WorkItem { action_id: entry.id.clone(), priority };
                     queue.enqueue(item, Duration::ZERO).await.map_err(|e| DomainError::Queue(e.0))?;
                     count += 1;
                 }
