@@ -2,6 +2,8 @@
 //! wiremock (method, path, headers, body), Google's token exchange and caching with a key
 //! generated here, and the error table for every platform.
 
+mod common;
+
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
@@ -11,19 +13,11 @@ use baton_domain::model::Action;
 use baton_domain::ports::PlatformRegistry;
 use baton_domain::validation::Operation;
 use baton_platforms::PlatformSettings;
+use common::action;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use wiremock::matchers::{body_json, body_string_contains, header, header_regex, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-fn action(platform: &str, ty: &str, data: Value) -> Action {
-    serde_json::from_value(json!({
-        "id": "a-1", "type": ty, "platform": platform, "priority": "normal", "data": data,
-        "status": "executing", "version": 2, "createdAt": "2026-11-24T00:00:00Z", "updatedAt": "2026-11-24T00:00:00Z",
-        "queuePosition": 1, "estimatedWait": 0
-    }))
-    .expect("action")
-}
 
 fn op(a: &Action) -> Operation {
     Operation::resolve(a.platform, a.action_type, &a.data).expect("operation")

@@ -1,27 +1,20 @@
 //! The Slack and Notion clients against wiremock: the request each operation sends, and how
 //! each kind of failure is classified.
 
+mod common;
+
 use baton_domain::ErrorCode;
-use baton_domain::model::Action;
 use baton_domain::ports::PlatformClient;
 use baton_domain::validation::Operation;
 use baton_platforms::notion::NotionClient;
 use baton_platforms::request::http_client;
 use baton_platforms::slack::SlackClient;
+use common::action;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn action(platform: &str, ty: &str, data: Value) -> Action {
-    serde_json::from_value(json!({
-        "id": "a-1", "type": ty, "platform": platform, "priority": "normal", "data": data,
-        "status": "executing", "version": 2, "createdAt": "2026-11-24T00:00:00Z", "updatedAt": "2026-11-24T00:00:00Z",
-        "queuePosition": 1, "estimatedWait": 0
-    }))
-    .expect("action")
-}
 
 fn slack(server: &MockServer) -> SlackClient {
     SlackClient::new(http_client(), format!("{}/api", server.uri()), Some(SecretString::from("xoxb-1")))
