@@ -168,8 +168,8 @@ async fn await_completions(
 fn options(loc: DataLocation, calls: &CallCounter, paused: bool) -> ServeOptions {
     let mut opts = ServeOptions::ephemeral();
     opts.data = loc;
-    opts.dynamodb_calls = Some(calls.clone());
-    opts.start_paused = paused;
+    opts.hooks.dynamodb_calls = Some(calls.clone());
+    opts.hooks.start_paused = paused;
     opts
 }
 

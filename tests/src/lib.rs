@@ -3,6 +3,7 @@
 //! WebSocket client of its `/ws`.
 
 pub mod moto;
+pub mod stack;
 
 use anyhow::{Context, anyhow, bail};
 use baton_cli::{DataLocation, Runtime, ServeOptions};

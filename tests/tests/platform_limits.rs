@@ -1,82 +1,155 @@
 //! The breaker and the token bucket shared by many concurrent executors through one table,
-//! on the embedded emulator: exactly as many calls go as the limits allow.
+//! on the embedded emulator: exactly as many calls go as the limits allow, a worker that
+//! loses the lease spends nothing, and waiters are given one slot each.
 
 use baton_aws::local_dynamodb_client;
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
+use baton_aws::store::DynamoActionStore;
+use baton_aws::tables::ACTIONS;
 use baton_cli::DataLocation;
 use baton_cli::embedded::EmbeddedDynamo;
 use baton_domain::ErrorCode;
+use baton_domain::fakes::{MemoryQueue, ScriptedPlatform};
 use baton_domain::guard::PlatformGuard;
-use baton_domain::limits::{Admission, BreakerPolicy, BreakerState, BucketLimit, Limits};
-use baton_domain::model::{Action, Platform};
-use baton_domain::ports::{PlatformStateStore, SystemClock};
-use baton_domain::validation::Operation;
+use baton_domain::limits::{BreakerPolicy, BreakerState, BucketLimit, Limits};
+use baton_domain::model::{Platform, Priority, WorkItem};
+use baton_domain::ports::{ActionStore, PlatformRegistry, PlatformStateStore, SystemClock};
+use baton_domain::usecases::{Executor, Outcome, Submitter};
+use baton_domain::validation::parse_submission;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn guard(limits: Limits) -> (EmbeddedDynamo, PlatformGuard) {
-    let dynamo = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
-    let client = local_dynamodb_client(&dynamo.endpoint, None);
+struct World {
+    _db: EmbeddedDynamo,
+    store: Arc<DynamoActionStore>,
+    state: Arc<DynamoPlatformState>,
+    platform: Arc<ScriptedPlatform>,
+    limits: Limits,
+}
+
+async fn world(platform: Platform, limits: Limits) -> World {
+    let db = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
+    let client = local_dynamodb_client(&db.endpoint, None);
     PLATFORM_STATE.ensure(&client, "platform-state").await.expect("table");
-    let store: Arc<dyn PlatformStateStore> = Arc::new(DynamoPlatformState::new(client, "platform-state"));
-    (dynamo, PlatformGuard { store, limits, clock: Arc::new(SystemClock) })
-}
-
-fn action(platform: &str, data: serde_json::Value) -> Action {
-    serde_json::from_value(json!({
-        "id": "a", "type": "create", "platform": platform, "priority": "normal", "data": data,
-        "status": "queued", "version": 1, "createdAt": "2026-11-24T00:00:00Z", "updatedAt": "2026-11-24T00:00:00Z",
-        "queuePosition": 1, "estimatedWait": 0
-    }))
-    .expect("action")
-}
-
-async fn admit_all(guard: &PlatformGuard, a: &Action, op: Operation, n: usize) -> Vec<Admission> {
-    let tasks = (0..n).map(|_| {
-        let (guard, a) = (guard.clone(), a.clone());
-        tokio::spawn(async move { guard.admit(&a, op, Duration::from_secs(30)).await.expect("admit") })
-    });
-    futures_util::future::join_all(tasks).await.into_iter().map(|r| r.expect("task")).collect()
-}
-
-fn goes(admissions: &[Admission]) -> usize {
-    admissions.iter().filter(|a| matches!(a, Admission::Go { .. })).count()
-}
-
-#[tokio::test]
-async fn thirty_two_concurrent_workers_get_exactly_the_buckets_tokens() {
-    let mut limits = Limits::default();
-    // Five tokens, refilled so slowly that none comes back during the test.
-    limits.buckets.insert(Platform::Notion, BucketLimit { capacity: 5.0, per_second: 0.001 });
-    let (_db, guard) = guard(limits).await;
-    let a = action("notion", json!({"database_id": "d", "title": "t"}));
-    // Contention is retried a bounded number of times; claimers that lose every round come back.
-    let mut went = 0;
-    for _ in 0..5 {
-        went += goes(&admit_all(&guard, &a, Operation::NotionCreatePage, 32).await);
+    ACTIONS.ensure(&client, "actions").await.expect("table");
+    World {
+        store: Arc::new(DynamoActionStore::new(client.clone(), "actions", Duration::from_secs(86_400))),
+        state: Arc::new(DynamoPlatformState::new(client, "platform-state")),
+        platform: Arc::new(ScriptedPlatform::new(platform, vec![Ok(json!({"ok": true}))])),
+        limits,
+        _db: db,
     }
-    assert_eq!(went, 5, "exactly the bucket's capacity across every worker");
-    let last = guard.admit(&a, Operation::NotionCreatePage, Duration::from_secs(30)).await.expect("admit");
-    assert!(matches!(last, Admission::Wait { circuit_open: false, .. }), "delayed, not failed: {last:?}");
+}
+
+impl World {
+    fn executor(&self, worker: &str) -> Executor {
+        let clock = Arc::new(SystemClock);
+        Executor {
+            store: self.store.clone(),
+            platforms: Arc::new(PlatformRegistry::new().with(self.platform.clone())),
+            clock: clock.clone(),
+            worker_id: worker.into(),
+            lease_grace: Duration::from_secs(5),
+            guard: Some(PlatformGuard { store: self.state.clone(), limits: self.limits.clone(), clock }),
+            fallbacks: None,
+        }
+    }
+
+    async fn submit(&self, id: &str, action: serde_json::Value) -> WorkItem {
+        let mut a = action;
+        a["id"] = json!(id);
+        let submitter = Submitter {
+            store: self.store.clone(),
+            queue: Arc::new(MemoryQueue::default()),
+            clock: Arc::new(SystemClock),
+        };
+        submitter.submit(parse_submission(&json!({ "action": a })).expect("valid")).await.expect("accepted");
+        WorkItem { action_id: id.into(), priority: Priority::Normal }
+    }
+
+    /// `n` workers executing `items` (item i by worker i) all at once.
+    async fn race(&self, items: &[WorkItem]) -> Vec<Outcome> {
+        let tasks = items.iter().enumerate().map(|(i, item)| {
+            let (ex, item) = (self.executor(&format!("w{i}")), item.clone());
+            tokio::spawn(async move { ex.execute(&item).await.expect("execute") })
+        });
+        futures_util::future::join_all(tasks).await.into_iter().map(|r| r.expect("task")).collect()
+    }
+
+    async fn tokens(&self, key: &str, platform: Platform) -> f64 {
+        let s = self.state.get(key).await.expect("get").expect("item");
+        s.tokens_at(self.limits.bucket(platform), chrono::Utc::now())
+    }
+}
+
+fn notion_create() -> serde_json::Value {
+    json!({"type": "create", "platform": "notion", "priority": "normal", "data": {"database_id": "d", "title": "t"}})
+}
+
+fn frozen(platform: Platform, capacity: f64) -> Limits {
+    let mut limits = Limits::default();
+    // Refilled so slowly that none comes back during the test.
+    limits.buckets.insert(platform, BucketLimit { capacity, per_second: 0.001 });
+    limits
 }
 
 #[tokio::test]
-async fn slack_messages_are_limited_per_channel() {
-    let (_db, guard) = guard(Limits::default()).await;
-    let ops = action("slack", json!({"channel": "#ops", "text": "t"}));
-    let dev = action("slack", json!({"channel": "#dev", "text": "t"}));
-    assert!(matches!(
-        guard.admit(&ops, Operation::SlackPostMessage, Duration::from_secs(5)).await.expect("a"),
-        Admission::Go { .. }
-    ));
-    assert!(matches!(
-        guard.admit(&dev, Operation::SlackPostMessage, Duration::from_secs(5)).await.expect("a"),
-        Admission::Go { .. }
-    ));
-    let again = guard.admit(&ops, Operation::SlackPostMessage, Duration::from_secs(5)).await.expect("a");
-    let Admission::Wait { delay, .. } = again else { panic!("one message per second per channel") };
-    assert!(delay <= Duration::from_secs(1));
+async fn thirty_two_concurrent_workers_make_exactly_the_buckets_calls_and_the_rest_wait_their_turn() {
+    let w = world(Platform::Notion, frozen(Platform::Notion, 5.0)).await;
+    let mut items = Vec::new();
+    for i in 0..32 {
+        items.push(w.submit(&format!("n-{i}"), notion_create()).await);
+    }
+    let outcomes = w.race(&items).await;
+    let completed = outcomes.iter().filter(|o| **o == Outcome::Completed).count();
+    assert_eq!(completed, 5, "exactly the bucket's capacity across every worker: {outcomes:?}");
+    assert_eq!(w.platform.call_count(), 5);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Completed | Outcome::NotYet(_))), "delayed, not failed");
+    for item in &items {
+        let a = w.store.get(&item.action_id).await.expect("get").expect("stored");
+        assert!(a.status.is_terminal() || a.status == baton_domain::model::Status::Queued, "waiting is silent");
+    }
+}
+
+#[tokio::test]
+async fn sixteen_deliveries_of_one_action_make_one_call_and_spend_one_token() {
+    let w = world(Platform::Notion, frozen(Platform::Notion, 5.0)).await;
+    let item = w.submit("dup", notion_create()).await;
+    let outcomes = w.race(&vec![item; 16]).await;
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Completed).count(), 1, "{outcomes:?}");
+    assert_eq!(w.platform.call_count(), 1);
+    let left = w.tokens("notion", Platform::Notion).await;
+    assert!((3.99..=4.01).contains(&left), "the losers spent nothing: {left} left");
+}
+
+#[tokio::test]
+async fn waiting_messages_to_one_channel_book_one_slot_each_and_other_channels_are_free() {
+    let mut limits = Limits::default();
+    limits.buckets.insert(Platform::Slack, BucketLimit { capacity: 1.0, per_second: 2.0 });
+    let w = world(Platform::Slack, limits).await;
+    let mut items = Vec::new();
+    for i in 0..6 {
+        let a = json!({"type": "notify", "platform": "slack", "priority": "normal", "data": {"channel": "#ops", "text": "t"}});
+        items.push(w.submit(&format!("ops-{i}"), a).await);
+    }
+    let dev = w
+        .submit("dev-0", json!({"type": "notify", "platform": "slack", "priority": "normal", "data": {"channel": "#dev", "text": "t"}}))
+        .await;
+    let outcomes = w.race(&items).await;
+    let mut waits: Vec<u128> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::NotYet(d) => Some(d.as_millis()),
+            _ => None,
+        })
+        .collect();
+    waits.sort();
+    assert_eq!(waits.len(), 5, "{outcomes:?}");
+    for (i, pair) in waits.windows(2).enumerate() {
+        assert!((400..=600).contains(&(pair[1] - pair[0])), "slot {i} and the next are half a second apart: {waits:?}");
+    }
+    assert_eq!(w.executor("other").execute(&dev).await.expect("run"), Outcome::Completed, "#dev has its own bucket");
 }
 
 #[tokio::test]
@@ -85,30 +158,29 @@ async fn the_breaker_opens_under_concurrent_failures_and_lets_exactly_one_probe_
         breaker: BreakerPolicy { threshold: 5, window: Duration::from_secs(60), cool_down: Duration::from_millis(400) },
         ..Limits::default()
     };
-    let (_db, guard) = guard(limits).await;
+    let w = world(Platform::Trello, limits).await;
+    let guard = w.executor("g").guard.expect("guard");
     let failures = (0..16).map(|_| {
         let guard = guard.clone();
-        tokio::spawn(async move { guard.record(Platform::Trello, Err(ErrorCode::ServiceDown)).await })
+        tokio::spawn(async move { guard.record(Platform::Trello, Err(ErrorCode::ServiceDown), false).await })
     });
     futures_util::future::join_all(failures).await;
-    let state = guard.store.get("trello").await.expect("get").expect("state");
-    assert_eq!(state.breaker, BreakerState::Open);
+    assert_eq!(w.state.get("trello").await.expect("get").expect("state").breaker, BreakerState::Open);
 
-    let a = action("trello", json!({"name": "n", "listId": "l"}));
-    let while_open = admit_all(&guard, &a, Operation::TrelloCreateCard, 8).await;
-    assert!(while_open.iter().all(|x| matches!(x, Admission::Wait { circuit_open: true, .. })), "{while_open:?}");
+    let mut items = Vec::new();
+    for i in 0..16 {
+        let a =
+            json!({"type": "create", "platform": "trello", "priority": "normal", "data": {"name": "n", "listId": "l"}});
+        items.push(w.submit(&format!("t-{i}"), a).await);
+    }
+    let while_open = w.race(&items[..8]).await;
+    assert!(while_open.iter().all(|o| matches!(o, Outcome::NotYet(_))), "{while_open:?}");
+    assert_eq!(w.platform.call_count(), 0, "no call while open");
 
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let after = admit_all(&guard, &a, Operation::TrelloCreateCard, 16).await;
-    let probes: Vec<_> = after.iter().filter(|x| matches!(x, Admission::Go { probe: true })).collect();
-    assert_eq!(probes.len(), 1, "exactly one probe: {after:?}");
-    assert_eq!(goes(&after), 1);
-
-    guard.record(Platform::Trello, Ok(Duration::from_millis(40))).await;
-    let state = guard.store.get("trello").await.expect("get").expect("state");
-    assert_eq!((state.breaker, state.failures), (BreakerState::Closed, 0));
-    assert!(matches!(
-        guard.admit(&a, Operation::TrelloCreateCard, Duration::from_secs(30)).await.expect("a"),
-        Admission::Go { probe: false }
-    ));
+    let after = w.race(&items).await;
+    assert_eq!(after.iter().filter(|o| **o == Outcome::Completed).count(), 1, "exactly one probe: {after:?}");
+    assert_eq!(w.platform.call_count(), 1);
+    let state = w.state.get("trello").await.expect("get").expect("state");
+    assert_eq!((state.breaker, state.failures), (BreakerState::Closed, 0), "its success closed the breaker");
 }

@@ -2,6 +2,7 @@
 //! runtime's table definitions, queues that outlast their consumers, a binary per function.
 
 use baton_aws::connections::CONNECTIONS;
+use baton_aws::keys::IDEMPOTENCY;
 use baton_aws::platform_state::PLATFORM_STATE;
 use baton_aws::tables::{ACTIONS, Projected, TableDef};
 use serde_norway::Value;
@@ -85,6 +86,7 @@ fn the_template_declares_the_tables_the_code_creates() {
     assert_table_matches(&t, "ActionsTable", &ACTIONS);
     assert_table_matches(&t, "ConnectionsTable", &CONNECTIONS);
     assert_table_matches(&t, "PlatformStateTable", &PLATFORM_STATE);
+    assert_table_matches(&t, "IdempotencyTable", &IDEMPOTENCY);
     assert_eq!(
         resource(&t, "ActionsTable")["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES"),
@@ -145,4 +147,14 @@ fn every_function_names_a_binary_of_the_workspace() {
         let main = format!("{}/../functions/{b}/src/main.rs", env!("CARGO_MANIFEST_DIR"));
         assert!(std::path::Path::new(&main).exists(), "{main}");
     }
+}
+
+#[test]
+fn the_longest_action_timeout_fits_inside_the_executor_function_with_a_margin() {
+    use baton_domain::validation::{EXECUTOR_TIMEOUT_MS, MAX_TIMEOUT_MS};
+    let t = template();
+    let timeout = resource(&t, "ExecutorFunction")["Properties"]["Timeout"].as_u64().expect("executor timeout");
+    assert_eq!(timeout * 1000, EXECUTOR_TIMEOUT_MS, "the validation knows the executor's timeout");
+    let lease = MAX_TIMEOUT_MS + baton_domain::usecases::execute::LEASE_GRACE.as_millis() as u64;
+    assert!(lease + 30_000 <= EXECUTOR_TIMEOUT_MS, "the longest lease ends well inside an invocation");
 }

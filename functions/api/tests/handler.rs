@@ -1,6 +1,6 @@
 //! A REST proxy event from API Gateway, through lambda_http, into the router.
 
-use baton_domain::fakes::{MemoryQueue, MemoryStore};
+use baton_domain::fakes::{MemoryKeys, MemoryQueue, MemoryStore};
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -14,7 +14,12 @@ async fn a_rest_proxy_request_submits_an_action() {
         limits: Default::default(),
         configured: vec![],
     };
-    let app = api::handler::app(api::handler::with_ports(store.clone(), queue.clone(), health));
+    let app = api::handler::app(api::handler::with_ports(
+        store.clone(),
+        queue.clone(),
+        Arc::new(MemoryKeys::default()),
+        health,
+    ));
     let request = lambda_http::request::from_str(include_str!("../../../tests/fixtures/lambda/rest-post-actions.json"))
         .expect("an API Gateway proxy event");
     let response = app.oneshot(request).await.expect("response");

@@ -6,13 +6,11 @@ use baton_aws::runtime::{init_telemetry, sdk_config};
 use baton_aws::secrets::read_platform_secret;
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
-use baton_domain::guard::PlatformGuard;
 use baton_domain::ports::SystemClock;
-use baton_domain::usecases::{Executor, Submitter};
+use baton_domain::usecases::{Executor, ExecutorParts};
 use baton_platforms::PlatformSettings;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
-use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -26,26 +24,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let platforms = PlatformSettings::from_lookup(|k| secret.get(k).cloned().or_else(|| std::env::var(k).ok()));
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let store = Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention));
     let queue = SqsActionQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_urls.clone(), config.capacity);
-    let clock = Arc::new(SystemClock);
-    let executor = Executor {
-        store: store.clone(),
-        platforms: Arc::new(platforms.registry()),
-        clock: clock.clone(),
+    let executor = Executor::compose(ExecutorParts {
+        store: Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention)),
+        queue: Arc::new(queue.clone()),
+        platform_state: Arc::new(DynamoPlatformState::new(dynamodb, &config.store.platform_state_table)),
+        platforms: platforms.registry(),
+        limits: config.store.limits.clone(),
+        clock: Arc::new(SystemClock),
         // One sandbox runs one invocation at a time; its log stream names it.
         worker_id: std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|_| "executor".into()),
-        lease_grace: Duration::from_secs(5),
-        guard: Some(PlatformGuard {
-            store: Arc::new(DynamoPlatformState::new(dynamodb, &config.store.platform_state_table)),
-            limits: config.store.limits.clone(),
-            clock: clock.clone(),
-        }),
-        fallbacks: Some(Submitter { store, queue: Arc::new(queue.clone()), clock }),
-    };
+    });
     let (executor, queue) = (&executor, &queue);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(executor::handler::handle(executor, queue, event.payload).await)
+        let deadline = executor::handler::deadline_of(&event.context);
+        Ok::<_, lambda_runtime::Error>(executor::handler::handle(executor, queue, event.payload, Some(deadline)).await)
     }))
     .await
 }

@@ -5,8 +5,7 @@
 //! `maxReceiveCount` it goes to the DLQ. Batch item failures keep one bad record from
 //! replaying its neighbours.
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use baton_aws::lambda::BatchResponse;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use baton_domain::events::ingest_rejected;
 use baton_domain::ports::EventSink;
 use baton_domain::usecases::{IngestOutcome, Ingestor};
@@ -27,7 +26,8 @@ fn excerpt(body: &str) -> &str {
 async fn one(ingestor: &Ingestor, sink: &dyn EventSink, record: &SqsMessage) -> bool {
     let id = record.message_id.as_deref().unwrap_or_default();
     let body = record.body.as_deref().unwrap_or_default();
-    match ingestor.ingest(body).await {
+    // A message whose action has no id names it: redelivered, it is the same action again.
+    match ingestor.ingest(body, Some(id)).await {
         Ok(IngestOutcome::Accepted(receipt)) => {
             info!(message_id = id, action_id = %receipt.action_id, "accepted");
             false
@@ -54,11 +54,11 @@ async fn one(ingestor: &Ingestor, sink: &dyn EventSink, record: &SqsMessage) -> 
     }
 }
 
-pub async fn handle(ingestor: &Ingestor, sink: &dyn EventSink, event: SqsEvent) -> BatchResponse {
-    let mut response = BatchResponse::default();
+pub async fn handle(ingestor: &Ingestor, sink: &dyn EventSink, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
     for record in &event.records {
         if one(ingestor, sink, record).await {
-            response.fail(record.message_id.clone().unwrap_or_default());
+            response.add_failure(record.message_id.clone().unwrap_or_default());
         }
     }
     response

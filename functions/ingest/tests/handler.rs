@@ -45,5 +45,6 @@ async fn a_rejection_that_cannot_be_published_is_retried_not_lost() {
         (Arc::new(MemoryStore::default()), Arc::new(MemoryQueue::default()), RecordingSink::default());
     *sink.fail_next.lock().expect("lock") = 1;
     let response = ingest::handler::handle(&ingestor(&store, &queue), &sink, batch()).await;
-    assert_eq!(response.failed_ids(), ["2e1424d4-f796-459a-8184-9c92662be6da"]);
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["2e1424d4-f796-459a-8184-9c92662be6da"]);
 }

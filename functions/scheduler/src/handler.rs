@@ -2,7 +2,7 @@
 //! serverless path), and publish `queue:updated` when the queues' depth changed since this
 //! sandbox last looked (a cold sandbox publishes once).
 
-use baton_domain::events::{ByPriority, QueueSnapshot, queue_updated};
+use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, EventSink, Notifier};
 use baton_domain::usecases::redrive;
 use serde::Serialize;
@@ -17,6 +17,7 @@ pub const REDRIVE_AFTER: Duration = Duration::from_secs(15 * 60);
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub redriven: usize,
+    pub redrive_failed: usize,
     pub queue_updated: bool,
 }
 
@@ -33,8 +34,8 @@ pub struct Scheduler<'a> {
 impl Scheduler<'_> {
     pub async fn run(&self) -> Result<Summary, String> {
         let redriven = redrive(self.store, self.queue, self.clock, REDRIVE_AFTER).await.map_err(|e| e.to_string())?;
-        if redriven > 0 {
-            info!(redriven, "re-queued stranded actions");
+        if redriven.sent + redriven.failed > 0 {
+            info!(sent = redriven.sent, failed = redriven.failed, "re-sent stranded actions");
         }
         let stats = self.queue.stats().await;
         let changed = {
@@ -44,18 +45,12 @@ impl Scheduler<'_> {
             changed
         };
         if changed {
-            let snapshot = QueueSnapshot {
-                total_queued: stats.depth.iter().sum(),
-                by_priority: ByPriority::from_array(stats.depth),
-                avg_wait_time: stats.avg_wait_ms,
-                worker_utilization: stats.utilization(),
-            };
-            let event = queue_updated(&snapshot, self.clock.now());
+            let event = queue_updated(&QueueSnapshot::of(&stats), self.clock.now());
             if let Err(e) = self.sink.publish(std::slice::from_ref(&event)).await {
                 warn!(error = %e, "queue:updated not published");
             }
             self.notifier.notify(vec![event]).await;
         }
-        Ok(Summary { redriven, queue_updated: changed })
+        Ok(Summary { redriven: redriven.sent, redrive_failed: redriven.failed, queue_updated: changed })
     }
 }

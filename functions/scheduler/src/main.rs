@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
-    let config = Config::from_env(Needs { queues: true, events_queue: true, ws_endpoint: true })?;
+    let config = Config::from_env(Needs { queues: true, events_queue: true, ws_endpoint: true, ..Needs::default() })?;
     let sdk = sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -1,37 +1,54 @@
 //! One batch of stream records. Each record's old and new image go through the one pure
 //! derivation; the events go first to the events queue (durable: a failure returns the record,
 //! and Lambda retries from it, so order is kept), then to the WebSocket connections (best
-//! effort, one connections query per batch).
+//! effort, one connections query per batch). A record that can never be read is parked whole
+//! on the failure queue — the record itself, not only a log line — and the batch goes on.
 
-use baton_aws::lambda::BatchResponse;
-use baton_aws::stream::events;
+use async_trait::async_trait;
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use baton_aws::events_queue::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, SqsParking};
+use baton_aws::stream::{record_events, sequence};
 use baton_domain::events::Event;
 use baton_domain::ports::{EventSink, Notifier};
-use serde_json::Value;
 use tracing::{error, warn};
 
 /// SendMessageBatch's size: events of consecutive records are published together.
 const CHUNK: usize = 10;
 
-pub async fn handle(sink: &dyn EventSink, notifier: &dyn Notifier, event: Value) -> BatchResponse {
-    let mut response = BatchResponse::default();
-    // (sequence number, events) per record, in stream order.
-    let mut derived: Vec<(String, Vec<Event>)> = Vec::new();
-    for record in events(&event) {
-        match record {
-            Ok((sequence, events)) => derived.push((sequence, events)),
-            // A record that cannot be decoded never will be: log it and go on.
-            Err((sequence, why)) => error!(sequence, why, "undecodable stream record skipped"),
-        }
-    }
+/// Where unreadable records go.
+#[async_trait]
+pub trait Parking: Send + Sync {
+    async fn park(&self, record: &str) -> Result<(), String>;
+}
 
+#[async_trait]
+impl Parking for SqsParking {
+    async fn park(&self, record: &str) -> Result<(), String> {
+        SqsParking::park(self, record).await.map_err(|e| e.to_string())
+    }
+}
+
+fn failure(sequence: String) -> DynamoDbEventResponse {
+    let mut item = DynamoDbBatchItemFailure::default();
+    item.item_identifier = Some(sequence);
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures.push(item);
+    response
+}
+
+pub async fn handle(
+    sink: &dyn EventSink,
+    notifier: &dyn Notifier,
+    parking: &dyn Parking,
+    event: StreamEvent,
+) -> DynamoDbEventResponse {
     let mut published: Vec<Event> = Vec::new();
+    // (record index, event) not yet published, and their size on the wire.
     let mut pending: Vec<(usize, Event)> = Vec::new();
+    let mut pending_bytes = 0;
     let flush = async |pending: &mut Vec<(usize, Event)>, published: &mut Vec<Event>| -> Result<(), usize> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let first_record = pending[0].0;
+        let Some(first) = pending.first().map(|(i, _)| *i) else { return Ok(()) };
         let events: Vec<Event> = pending.iter().map(|(_, e)| e.clone()).collect();
         match sink.publish(&events).await {
             Ok(()) => {
@@ -41,20 +58,38 @@ pub async fn handle(sink: &dyn EventSink, notifier: &dyn Notifier, event: Value)
             }
             Err(e) => {
                 warn!(error = %e, "events not published; the records will be retried");
-                Err(first_record)
+                Err(first)
             }
         }
     };
     let mut failed_from: Option<usize> = None;
-    'records: for (index, (_, events)) in derived.iter().enumerate() {
+    'records: for (index, record) in event.records.iter().enumerate() {
+        let events = match record_events(record) {
+            Ok(events) => events,
+            Err(why) => {
+                error!(sequence = sequence(record), why, "unreadable stream record parked");
+                let whole = serde_json::to_string(record).unwrap_or_default();
+                if let Err(e) = parking.park(&whole).await {
+                    warn!(error = %e, "could not park the record; it will be retried");
+                    failed_from = Some(pending.first().map_or(index, |(i, _)| *i));
+                    break 'records;
+                }
+                continue;
+            }
+        };
         for event in events {
-            if pending.len() == CHUNK
+            let size = serde_json::to_string(&event).map_or(0, |t| t.len().min(MAX_MESSAGE_BYTES));
+            if (pending.len() == CHUNK || pending_bytes + size > MAX_BATCH_BYTES)
                 && let Err(first) = flush(&mut pending, &mut published).await
             {
                 failed_from = Some(first);
                 break 'records;
             }
-            pending.push((index, event.clone()));
+            if pending.is_empty() {
+                pending_bytes = 0;
+            }
+            pending_bytes += size;
+            pending.push((index, event));
         }
     }
     if failed_from.is_none()
@@ -62,10 +97,10 @@ pub async fn handle(sink: &dyn EventSink, notifier: &dyn Notifier, event: Value)
     {
         failed_from = Some(first);
     }
-    if let Some(first) = failed_from {
-        // Lambda retries from the lowest reported sequence number on.
-        response.fail(derived[first].0.clone());
-    }
     notifier.notify(published).await;
-    response
+    match failed_from {
+        // Lambda retries from the lowest reported sequence number on.
+        Some(first) => failure(sequence(&event.records[first])),
+        None => DynamoDbEventResponse::default(),
+    }
 }

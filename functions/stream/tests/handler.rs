@@ -1,15 +1,40 @@
 //! DynamoDB stream records of the actions table → events, in order, durable first.
 
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use baton_domain::fakes::RecordingSink;
+use std::sync::Mutex;
 
-fn event() -> serde_json::Value {
+fn raw() -> serde_json::Value {
     serde_json::from_str(include_str!("../../../tests/fixtures/lambda/dynamodb-stream-actions.json")).expect("fixture")
+}
+
+fn event() -> StreamEvent {
+    typed(raw())
+}
+
+fn typed(v: serde_json::Value) -> StreamEvent {
+    serde_json::from_value(v).expect("a DynamoDB stream event")
+}
+
+#[derive(Default)]
+struct Parked(Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl stream::handler::Parking for Parked {
+    async fn park(&self, record: &str) -> Result<(), String> {
+        self.0.lock().expect("lock").push(record.to_owned());
+        Ok(())
+    }
+}
+
+fn failed(r: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<String> {
+    r.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect()
 }
 
 #[tokio::test]
 async fn records_become_the_contract_events_once_each_and_in_order() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
-    let response = stream::handler::handle(&sink, &sockets, event()).await;
+    let response = stream::handler::handle(&sink, &sockets, &Parked::default(), event()).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["action:queued", "action:executing", "action:completed"]);
     assert_eq!(sockets.names(), sink.names(), "WebSocket clients get the same events");
@@ -23,19 +48,23 @@ async fn records_become_the_contract_events_once_each_and_in_order() {
 async fn a_publishing_failure_returns_the_first_unpublished_record() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     *sink.fail_next.lock().expect("lock") = 1;
-    let response = stream::handler::handle(&sink, &sockets, event()).await;
-    assert_eq!(response.failed_ids(), ["100000000000000000001"]);
+    let response = stream::handler::handle(&sink, &sockets, &Parked::default(), event()).await;
+    assert_eq!(failed(&response), ["100000000000000000001"]);
     assert!(sockets.names().is_empty(), "nothing is pushed that was not made durable");
 }
 
 #[tokio::test]
-async fn an_undecodable_record_is_skipped() {
-    let mut e = event();
+async fn an_undecodable_record_is_parked_whole_and_the_batch_goes_on() {
+    let mut e = raw();
     e["Records"][0]["dynamodb"]["NewImage"] = serde_json::json!({"id": {"S": "x"}});
-    let sink = RecordingSink::default();
-    let response = stream::handler::handle(&sink, &RecordingSink::default(), e).await;
+    let (sink, parked) = (RecordingSink::default(), Parked::default());
+    let response = stream::handler::handle(&sink, &RecordingSink::default(), &parked, typed(e)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["action:executing", "action:completed"]);
+    let parked = parked.0.lock().expect("lock").clone();
+    assert_eq!(parked.len(), 1);
+    let record: serde_json::Value = serde_json::from_str(&parked[0]).expect("the record as JSON");
+    assert_eq!(record["dynamodb"]["NewImage"]["id"]["S"], "x", "the record itself, not a log line");
 }
 
 fn platform_image(version: u64, breaker: &str, failures: u32) -> serde_json::Value {
@@ -55,7 +84,7 @@ async fn platform_state_records_become_health_changed() {
                      "OldImage": platform_image(4, "CLOSED", 4), "NewImage": platform_image(5, "OPEN", 5)}
     }]});
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
-    let response = stream::handler::handle(&sink, &sockets, event).await;
+    let response = stream::handler::handle(&sink, &sockets, &Parked::default(), typed(event)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["health:changed"]);
     let e = sink.events.lock().expect("lock")[0].clone();

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use baton_aws::apigw::{ApiGwNotifier, PostError};
 use baton_domain::ErrorEnvelope;
-use baton_domain::events::{ClientMessage, EVENT_NAMES, parse_client_message, timestamp};
+use baton_domain::events::{answer_client, reply_frame};
 use baton_domain::ports::{Connection, ConnectionStore};
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -35,12 +35,6 @@ fn response(status: i64, body: Option<Value>) -> ApiGatewayProxyResponse {
     r.status_code = status;
     r.body = body.map(|b| b.to_string().into());
     r
-}
-
-fn frame(event: &str, data: Value) -> String {
-    let now = Utc::now();
-    json!({"event": event, "data": data, "id": format!("{event}:{}", now.timestamp_micros()), "ts": timestamp(now)})
-        .to_string()
 }
 
 pub async fn handle(
@@ -75,23 +69,15 @@ pub async fn handle(
         }
         _ => {
             let body = request.body.as_deref().unwrap_or_default();
-            let reply = match parse_client_message(body) {
-                Ok(ClientMessage::Subscribe(sub)) => match connections.subscribe(&connection_id, &sub).await {
-                    Ok(()) => frame("subscribed", json!({"events": sub.events, "platforms": sub.platforms})),
-                    Err(e) => {
-                        error!(connection_id, error = %e, "could not store the subscription");
-                        frame(
-                            "error",
-                            json!(ErrorEnvelope::new(
-                                baton_domain::ErrorCode::ServiceDown,
-                                "subscription not stored; try again"
-                            )),
-                        )
-                    }
-                },
-                Ok(ClientMessage::Ping) => frame("pong", json!({"events": EVENT_NAMES})),
-                Err(field) => frame("error", json!(ErrorEnvelope::invalid(&[field]))),
-            };
+            let (subscription, mut reply) = answer_client(body, Utc::now());
+            if let Some(sub) = subscription
+                && let Err(e) = connections.subscribe(&connection_id, &sub).await
+            {
+                error!(connection_id, error = %e, "could not store the subscription");
+                let envelope =
+                    ErrorEnvelope::new(baton_domain::ErrorCode::ServiceDown, "subscription not stored; try again");
+                reply = reply_frame("error", json!(envelope), Utc::now());
+            }
             if let Err(e) = replies.reply(&connection_id, &reply).await {
                 warn!(connection_id, error = %e, "reply not delivered");
             }

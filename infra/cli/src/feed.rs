@@ -12,6 +12,7 @@ use baton_domain::model::{Action, Priority};
 use baton_domain::ports::{
     ActionStore, ChangeListener, Notifier, Page, PendingEntry, PlatformStateStore, RecentPage, RecentQuery,
 };
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -57,6 +58,15 @@ impl ActionStore for FeedingStore {
         after: Option<String>,
     ) -> Result<Page<PendingEntry>, StoreError> {
         self.inner.pending(priority, limit, after).await
+    }
+
+    async fn mark_redriven(
+        &self,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_redriven(id, seen, now).await
     }
 }
 

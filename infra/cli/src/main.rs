@@ -79,16 +79,14 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 DataLocation::Dir(args.data_dir.unwrap_or_else(|| default_data_dir().to_path_buf()))
             };
-            let opts = ServeOptions {
-                bind: args.bind,
-                port: args.port,
+            let opts = ServeOptions::new(
+                args.bind,
+                args.port,
                 data,
-                platforms: PlatformSettings::from_env(),
-                workers: args.workers.unwrap_or(DEFAULT_WORKERS),
-                store: StoreConfig::from_env()?,
-                dynamodb_calls: None,
-                start_paused: false,
-            };
+                PlatformSettings::from_env(),
+                args.workers.unwrap_or(DEFAULT_WORKERS),
+                StoreConfig::from_env()?,
+            );
             let runtime = Runtime::start(opts).await.context("starting baton")?;
             println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;

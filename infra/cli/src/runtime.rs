@@ -2,16 +2,15 @@
 //! and event derivation as the Lambdas, on the embedded emulator and an in-process scheduler.
 
 use anyhow::Context;
-use baton_aws::calls::CallCounter;
 use baton_aws::config::StoreConfig;
+use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
 use baton_aws::{local_dynamodb_client, tables};
-use baton_domain::events::{ByPriority, QueueSnapshot, queue_updated};
-use baton_domain::guard::PlatformGuard;
+use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
-use baton_domain::usecases::{Executor, Submitter, recover};
+use baton_domain::usecases::{Executor, ExecutorParts, Submitter, recover};
 use baton_http::hub::Hub;
 use baton_http::{AppState, HealthSource, router};
 use baton_platforms::PlatformSettings;
@@ -28,8 +27,6 @@ use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
 
 /// How often `queue:updated` may be sent (only when the depth changed).
 const QUEUE_UPDATE_EVERY: Duration = Duration::from_millis(500);
-/// Added to an action's timeout to form its lease.
-const LEASE_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -39,25 +36,46 @@ pub struct ServeOptions {
     pub platforms: PlatformSettings,
     pub workers: [u32; 4],
     pub store: StoreConfig,
-    /// Counts the runtime's DynamoDB calls (benchmarks, tests).
-    pub dynamodb_calls: Option<CallCounter>,
-    /// Accept and queue, but hold the workers until `Runtime::resume_workers` (benchmarks).
+    #[cfg(feature = "test-support")]
+    pub hooks: TestHooks,
+}
+
+/// What tests and benchmarks may ask of a runtime (feature `test-support`).
+#[cfg(feature = "test-support")]
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    /// Counts the runtime's DynamoDB calls.
+    pub dynamodb_calls: Option<baton_aws::calls::CallCounter>,
+    /// Accept and queue, but hold the workers until `Runtime::resume_workers`.
     pub start_paused: bool,
 }
 
 impl ServeOptions {
+    pub fn new(
+        bind: IpAddr,
+        port: u16,
+        data: DataLocation,
+        platforms: PlatformSettings,
+        workers: [u32; 4],
+        store: StoreConfig,
+    ) -> Self {
+        Self {
+            bind,
+            port,
+            data,
+            platforms,
+            workers,
+            store,
+            #[cfg(feature = "test-support")]
+            hooks: TestHooks::default(),
+        }
+    }
+
     /// In memory on an ephemeral loopback port, no credentials: for tests.
     pub fn ephemeral() -> Self {
-        Self {
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            data: DataLocation::Memory,
-            platforms: PlatformSettings::from_lookup(|_| None),
-            workers: DEFAULT_WORKERS,
-            store: StoreConfig::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid")),
-            dynamodb_calls: None,
-            start_paused: false,
-        }
+        let store = StoreConfig::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid"));
+        let platforms = PlatformSettings::from_lookup(|_| None);
+        Self::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0, DataLocation::Memory, platforms, DEFAULT_WORKERS, store)
     }
 }
 
@@ -86,20 +104,18 @@ async fn publish_queue_updates(queue: Arc<LocalQueue>, notifier: Arc<dyn Notifie
             continue;
         }
         last = Some(stats.depth);
-        let snapshot = QueueSnapshot {
-            total_queued: stats.depth.iter().sum(),
-            by_priority: ByPriority::from_array(stats.depth),
-            avg_wait_time: stats.avg_wait_ms,
-            worker_utilization: stats.utilization(),
-        };
-        notifier.notify(vec![queue_updated(&snapshot, clock.now())]).await;
+        notifier.notify(vec![queue_updated(&QueueSnapshot::of(&stats), clock.now())]).await;
     }
 }
 
 impl Runtime {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
         let dynamo = EmbeddedDynamo::start(&opts.data)?;
-        let client = local_dynamodb_client(&dynamo.endpoint, opts.dynamodb_calls.clone());
+        #[cfg(feature = "test-support")]
+        let calls = opts.hooks.dynamodb_calls.clone();
+        #[cfg(not(feature = "test-support"))]
+        let calls = None;
+        let client = local_dynamodb_client(&dynamo.endpoint, calls);
         tables::ACTIONS
             .ensure(&client, &opts.store.actions_table)
             .await
@@ -110,6 +126,11 @@ impl Runtime {
             .await
             .map_err(anyhow::Error::msg)
             .context("preparing the platform state table")?;
+        IDEMPOTENCY
+            .ensure(&client, &opts.store.idempotency_table)
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("preparing the idempotency table")?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hub = Arc::new(Hub::default());
@@ -119,9 +140,10 @@ impl Runtime {
             Arc::new(DynamoActionStore::new(client.clone(), &opts.store.actions_table, opts.store.retention));
         let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed.clone()));
         let platform_state: Arc<dyn PlatformStateStore> = Arc::new(FeedingPlatformState::new(
-            Arc::new(DynamoPlatformState::new(client, &opts.store.platform_state_table)),
+            Arc::new(DynamoPlatformState::new(client.clone(), &opts.store.platform_state_table)),
             feed,
         ));
+        let keys = Arc::new(DynamoKeys::new(client, &opts.store.idempotency_table));
         let queue = Arc::new(LocalQueue::new(opts.workers));
 
         let boot_id = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -134,21 +156,21 @@ impl Runtime {
         }
 
         let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() };
-        let executor = Executor {
+        let executor = Executor::compose(ExecutorParts {
             store: store.clone(),
-            platforms: Arc::new(opts.platforms.registry()),
+            queue: queue.clone(),
+            platform_state: platform_state.clone(),
+            platforms: opts.platforms.registry(),
+            limits: opts.store.limits.clone(),
             clock: clock.clone(),
             worker_id: String::new(),
-            lease_grace: LEASE_GRACE,
-            guard: Some(PlatformGuard {
-                store: platform_state.clone(),
-                limits: opts.store.limits.clone(),
-                clock: clock.clone(),
-            }),
-            fallbacks: Some(submitter.clone()),
-        };
+        });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (go, go_rx) = watch::channel(!opts.start_paused);
+        #[cfg(feature = "test-support")]
+        let paused = opts.hooks.start_paused;
+        #[cfg(not(feature = "test-support"))]
+        let paused = false;
+        let (go, go_rx) = watch::channel(!paused);
         let workers = queue.spawn_workers(&executor, &worker_prefix, go_rx, shutdown_rx.clone());
 
         let configured = Platform::ALL.iter().copied().filter(|p| opts.platforms.has_credentials(*p)).collect();
@@ -156,6 +178,7 @@ impl Runtime {
             submitter,
             store,
             queue: queue.clone(),
+            keys,
             hub: Some(hub.clone()),
             health: HealthSource { states: platform_state, limits: opts.store.limits.clone(), configured },
         };
@@ -197,6 +220,7 @@ impl Runtime {
     }
 
     /// Lets the workers of a runtime started paused begin.
+    #[cfg(feature = "test-support")]
     pub fn resume_workers(&self) {
         let _ = self.go.send(true);
     }
@@ -224,6 +248,7 @@ impl Runtime {
 
     /// Abrupt stop, as a crash would leave things: every task is dropped mid-flight. Only the
     /// database is closed cleanly (a real crash leaves SQLite's WAL to recover on open).
+    #[cfg(feature = "test-support")]
     pub async fn crash(self) {
         for w in &self.workers {
             w.abort();

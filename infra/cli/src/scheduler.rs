@@ -7,9 +7,11 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Priority, WorkItem};
-use baton_domain::policy::ewma;
+use baton_domain::policy::{ewma, redelivery_after_error};
 use baton_domain::ports::{ActionQueue, QueueError, QueueStats};
+use baton_domain::sync::lock;
 use baton_domain::usecases::{Executor, Outcome};
+use futures_util::FutureExt;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,15 +24,17 @@ use tracing::{error, warn};
 
 /// Workers per priority unless configured: critical, high, normal, low.
 pub const DEFAULT_WORKERS: [u32; 4] = [8, 8, 16, 8];
-/// Redelivery delay after the store was unavailable.
-const STORE_RETRY: Duration = Duration::from_secs(1);
-/// Redelivery delay after an unexpected, non-transient failure (kept: nothing is dropped).
-const STUCK_RETRY: Duration = Duration::from_secs(30);
+/// A work item and how many times the executor itself failed on it (for its backoff).
+#[derive(Debug, Clone)]
+struct Entry {
+    item: WorkItem,
+    failures: u32,
+}
 
 struct Delayed {
     at: Instant,
     seq: u64,
-    item: WorkItem,
+    entry: Entry,
 }
 
 impl PartialEq for Delayed {
@@ -54,13 +58,13 @@ impl Ord for Delayed {
 #[derive(Default)]
 struct LaneState {
     /// Items ready now, with the moment they became ready.
-    ready: VecDeque<(WorkItem, Instant)>,
+    ready: VecDeque<(Entry, Instant)>,
     delayed: BinaryHeap<Delayed>,
     seq: u64,
 }
 
 enum Take {
-    Item(WorkItem, Instant),
+    Item(Entry, Instant),
     /// Nothing ready; the earliest delayed item falls due then (if any).
     Wait(Option<Instant>),
 }
@@ -69,11 +73,11 @@ impl LaneState {
     fn take(&mut self, now: Instant) -> Take {
         while self.delayed.peek().is_some_and(|d| d.at <= now) {
             if let Some(d) = self.delayed.pop() {
-                self.ready.push_back((d.item, d.at));
+                self.ready.push_back((d.entry, d.at));
             }
         }
         match self.ready.pop_front() {
-            Some((item, since)) => Take::Item(item, since),
+            Some((entry, since)) => Take::Item(entry, since),
             None => Take::Wait(self.delayed.peek().map(|d| d.at)),
         }
     }
@@ -87,10 +91,6 @@ impl LaneState {
 struct Lane {
     state: Mutex<LaneState>,
     wake: Notify,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub struct LocalQueue {
@@ -113,16 +113,20 @@ impl LocalQueue {
     }
 
     fn push(&self, item: WorkItem, delay: Duration) {
-        let lane = &self.lanes[item.priority.index()];
+        self.push_entry(Entry { item, failures: 0 }, delay);
+    }
+
+    fn push_entry(&self, entry: Entry, delay: Duration) {
+        let lane = &self.lanes[entry.item.priority.index()];
         {
             let mut state = lock(&lane.state);
             let now = Instant::now();
             if delay.is_zero() {
-                state.ready.push_back((item, now));
+                state.ready.push_back((entry, now));
             } else {
                 state.seq += 1;
                 let seq = state.seq;
-                state.delayed.push(Delayed { at: now + delay, seq, item });
+                state.delayed.push(Delayed { at: now + delay, seq, entry });
             }
         }
         lane.wake.notify_one();
@@ -163,13 +167,13 @@ impl LocalQueue {
                 return;
             }
             let taken = lock(&lane.state).take(Instant::now());
-            let (item, ready_since) = match taken {
-                Take::Item(item, since) => {
+            let (entry, ready_since) = match taken {
+                Take::Item(entry, since) => {
                     // More may be waiting: pass the wake-up on rather than rely on one permit.
                     if lock(&lane.state).depth() > 0 {
                         lane.wake.notify_one();
                     }
-                    (item, since)
+                    (entry, since)
                 }
                 Take::Wait(deadline) => {
                     let sleep = async {
@@ -192,25 +196,29 @@ impl LocalQueue {
                 *w = Some(ewma(*w, (started - ready_since).as_secs_f64() * 1000.0));
             }
             self.busy.fetch_add(1, Ordering::Relaxed);
-            let outcome = executor.execute(&item).await;
+            // A panic anywhere in an attempt ends that attempt, not the worker: the item is
+            // driven again after a backoff (the action's lease, if it took one, is waited out).
+            let outcome = std::panic::AssertUnwindSafe(executor.execute(&entry.item)).catch_unwind().await;
             self.busy.fetch_sub(1, Ordering::Relaxed);
             {
                 let mut e = lock(&self.avg_execution_ms);
                 *e = Some(ewma(*e, started.elapsed().as_secs_f64() * 1000.0));
             }
+            let item = &entry.item;
             match outcome {
-                Ok(Outcome::RetryIn(delay)) => self.push(item, delay),
-                // Many actions wait on the same thing (a breaker's cool-down, a bucket): spread
-                // their return over a fifth more, so they do not all come back at once.
-                Ok(Outcome::NotYet(delay)) => self.push(item, delay.mul_f64(1.0 + 0.2 * fastrand::f64())),
-                Ok(Outcome::Completed | Outcome::Failed(_) | Outcome::Skipped(_)) => {}
-                Err(e) if e.is_retriable() => {
-                    warn!(action_id = %item.action_id, error = %e, "store unavailable; will try again");
-                    self.push(item, STORE_RETRY);
+                Ok(Ok(Outcome::RetryIn(delay) | Outcome::NotYet(delay))) => self.push(entry.item, delay),
+                Ok(Ok(Outcome::Completed | Outcome::Failed(_) | Outcome::Skipped(_))) => {}
+                Ok(Err(e)) => {
+                    let failures = entry.failures + 1;
+                    let delay = redelivery_after_error(&e, failures);
+                    warn!(action_id = %item.action_id, error = %e, ?delay, "execution did not finish; will try again");
+                    self.push_entry(Entry { failures, ..entry }, delay);
                 }
-                Err(e) => {
-                    error!(action_id = %item.action_id, error = %e, "execution failed unexpectedly; will try again");
-                    self.push(item, STUCK_RETRY);
+                Err(_) => {
+                    let failures = entry.failures + 1;
+                    let delay = Duration::from_secs(1 << failures.min(6));
+                    error!(action_id = %item.action_id, ?delay, "a worker panicked during an attempt; driving it again");
+                    self.push_entry(Entry { failures, ..entry }, delay);
                 }
             }
         }
@@ -256,7 +264,7 @@ mod tests {
         let lane = &q.lanes[Priority::Low.index()];
         let start = Instant::now();
         let ids = |t: Take| match t {
-            Take::Item(i, _) => i.action_id,
+            Take::Item(e, _) => e.item.action_id,
             Take::Wait(_) => "wait".into(),
         };
         assert_eq!(ids(lock(&lane.state).take(start)), "now");

@@ -2,7 +2,7 @@
 //! `PostToConnection` (API Gateway management API).
 //!
 //! A 410 `GoneException` means *that* connection is gone: it is deleted, and delivery to the
-//! others goes on. Delivery to WebSocket clients is best effort; the events queue is the
+//! others goes on. Each connection gets its frames in the order of the events. Delivery to WebSocket clients is best effort; the events queue is the
 //! durable channel.
 
 use async_trait::async_trait;
@@ -78,30 +78,31 @@ impl Notifier for ApiGwNotifier {
                 (e, f)
             })
             .collect();
-        let mut posts: Vec<(&str, &str)> = Vec::new();
+        // One connection's frames go one after another, in order; connections in parallel.
+        let mut per_connection: Vec<(&str, Vec<&str>)> = Vec::new();
         for c in &connections {
-            for (event, frame) in &frames {
-                if c.subscription.wants(event) {
-                    posts.push((c.id.as_str(), frame.as_str()));
-                }
+            let mine: Vec<&str> =
+                frames.iter().filter(|(event, _)| c.subscription.wants(event)).map(|(_, f)| f.as_str()).collect();
+            if !mine.is_empty() {
+                per_connection.push((c.id.as_str(), mine));
             }
         }
         let gone = std::sync::Mutex::new(std::collections::BTreeSet::new());
-        futures_util::stream::iter(posts)
-            .for_each_concurrent(self.concurrency, |(id, frame)| {
+        futures_util::stream::iter(per_connection)
+            .for_each_concurrent(self.concurrency, |(id, frames)| {
                 let gone = &gone;
                 async move {
-                    if gone.lock().is_ok_and(|g| g.contains(id)) {
-                        return;
-                    }
-                    match self.post(id, frame).await {
-                        Ok(()) => {}
-                        Err(PostError::Gone) => {
-                            if let Ok(mut g) = gone.lock() {
-                                g.insert(id);
+                    for frame in frames {
+                        match self.post(id, frame).await {
+                            Ok(()) => {}
+                            Err(PostError::Gone) => {
+                                baton_domain::sync::lock(gone).insert(id);
+                                return;
+                            }
+                            Err(PostError::Failed(e)) => {
+                                warn!(connection_id = id, error = %e, "post to connection failed")
                             }
                         }
-                        Err(PostError::Failed(e)) => warn!(connection_id = id, error = %e, "post to connection failed"),
                     }
                 }
             })

@@ -13,6 +13,8 @@ pub struct StoreConfig {
     pub platform_state_table: String,
     /// Published platform limits, overridden by `BATON_RATE_LIMITS` (`notion=3/1s,...`).
     pub limits: baton_domain::limits::Limits,
+    /// `BATON_IDEMPOTENCY_TABLE`, default `baton-idempotency`.
+    pub idempotency_table: String,
 }
 
 /// What one function needs besides the actions table; checked at cold start, all at once.
@@ -21,6 +23,7 @@ pub struct Needs {
     pub queues: bool,
     pub events_queue: bool,
     pub ws_endpoint: bool,
+    pub stream_failures: bool,
 }
 
 /// The serverless path's configuration: `Config::from_env()` in every function's `main`.
@@ -35,6 +38,8 @@ pub struct Config {
     pub events_queue_url: String,
     /// `BATON_WS_ENDPOINT`: `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`.
     pub ws_endpoint: String,
+    /// `BATON_STREAM_FAILURE_QUEUE_URL`: where undecodable stream records are parked whole.
+    pub stream_failure_queue_url: String,
     /// `BATON_CAPACITY`: the executor mappings' maximum concurrency per priority, for estimates.
     pub capacity: [u32; 4],
     /// `BATON_CONFIGURED_PLATFORMS`: which platforms have credentials (for the health report
@@ -69,6 +74,7 @@ impl Config {
         let queue_urls = QUEUE_VARS.map(|name| required(name, needs.queues));
         let events_queue_url = required("BATON_EVENTS_QUEUE_URL", needs.events_queue);
         let ws_endpoint = required("BATON_WS_ENDPOINT", needs.ws_endpoint);
+        let stream_failure_queue_url = required("BATON_STREAM_FAILURE_QUEUE_URL", needs.stream_failures);
         let connections_table = lookup("BATON_CONNECTIONS_TABLE").unwrap_or_else(|| "baton-connections".into());
         let capacity = match lookup("BATON_CAPACITY") {
             None => [10, 10, 10, 5],
@@ -93,7 +99,16 @@ impl Config {
             return Err(ConfigError(problems));
         }
         let store = StoreConfig::from_lookup(&lookup)?;
-        Ok(Self { store, connections_table, queue_urls, events_queue_url, ws_endpoint, capacity, configured_platforms })
+        Ok(Self {
+            store,
+            connections_table,
+            queue_urls,
+            events_queue_url,
+            ws_endpoint,
+            stream_failure_queue_url,
+            capacity,
+            configured_platforms,
+        })
     }
 }
 
@@ -141,6 +156,7 @@ impl StoreConfig {
         };
         let platform_state_table =
             lookup("BATON_PLATFORM_STATE_TABLE").unwrap_or_else(|| "baton-platform-state".into());
+        let idempotency_table = lookup("BATON_IDEMPOTENCY_TABLE").unwrap_or_else(|| "baton-idempotency".into());
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -149,6 +165,7 @@ impl StoreConfig {
             retention: Duration::from_secs(retention_days * 86_400),
             platform_state_table,
             limits,
+            idempotency_table,
         })
     }
 }
@@ -170,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_function_hears_of_every_missing_variable_at_once() {
-        let needs = Needs { queues: true, events_queue: true, ws_endpoint: false };
+        let needs = Needs { queues: true, events_queue: true, ..Needs::default() };
         let err = Config::from_lookup(needs, |_| None).expect_err("missing");
         assert_eq!(err.0.len(), 5, "{err}");
         assert!(err.to_string().contains("BATON_LOW_QUEUE_URL is required"));

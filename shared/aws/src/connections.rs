@@ -10,7 +10,7 @@ use baton_domain::ports::{Connection, ConnectionStore};
 use chrono::Utc;
 use std::time::Duration;
 
-use crate::codec::{Item, from_item, to_attr};
+use crate::codec::{Item, attribute, decode};
 use crate::store::classify;
 use crate::tables::{IndexDef, Projected, TableDef};
 
@@ -38,8 +38,8 @@ impl DynamoConnections {
         Self { client, table: table.into() }
     }
 
-    fn subscription_attr(sub: &Subscription) -> AttributeValue {
-        to_attr(&serde_json::to_value(sub).unwrap_or_default())
+    fn subscription_attr(sub: &Subscription) -> Result<AttributeValue, StoreError> {
+        attribute(sub)
     }
 
     fn expires_at() -> AttributeValue {
@@ -47,8 +47,7 @@ impl DynamoConnections {
     }
 
     fn decode(item: &Item) -> Result<Connection, StoreError> {
-        let value = from_item(item).map_err(StoreError::Internal)?;
-        serde_json::from_value(value).map_err(|e| StoreError::Internal(format!("malformed connection: {e}")))
+        decode(item, "connection")
     }
 }
 
@@ -60,7 +59,7 @@ impl ConnectionStore for DynamoConnections {
             .table_name(&self.table)
             .item("id", AttributeValue::S(c.id.clone()))
             .item("kind", AttributeValue::S(KIND.into()))
-            .item("subscription", Self::subscription_attr(&c.subscription))
+            .item("subscription", Self::subscription_attr(&c.subscription)?)
             .item("connectedAt", AttributeValue::S(c.connected_at.to_rfc3339()))
             .item("expiresAt", Self::expires_at())
             .send()
@@ -89,7 +88,7 @@ impl ConnectionStore for DynamoConnections {
             .update_expression("SET #sub = :sub")
             .condition_expression("attribute_exists(id)")
             .expression_attribute_names("#sub", "subscription")
-            .expression_attribute_values(":sub", Self::subscription_attr(subscription))
+            .expression_attribute_values(":sub", Self::subscription_attr(subscription)?)
             .send()
             .await
             .map_err(classify)?;

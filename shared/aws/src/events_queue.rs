@@ -14,6 +14,29 @@ use tracing::warn;
 
 /// SQS's most entries per `SendMessageBatch`.
 const BATCH: usize = 10;
+/// SQS's limits: a message of 256 KiB at most, a batch of 1 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// The events' bodies, each within a message (an oversized result is replaced by a reference
+/// to the action, as on the WebSocket), grouped into batches within SQS's count and bytes.
+pub fn batches(events: &[Event]) -> Vec<Vec<(&Event, String)>> {
+    let mut out: Vec<Vec<(&Event, String)>> = Vec::new();
+    let mut bytes = 0;
+    for event in events {
+        let body = baton_domain::events::frame_within(event, MAX_MESSAGE_BYTES - 1024);
+        let fits = out.last().is_some_and(|b| b.len() < BATCH && bytes + body.len() <= MAX_BATCH_BYTES);
+        if !fits {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += body.len();
+        if let Some(last) = out.last_mut() {
+            last.push((event, body));
+        }
+    }
+    out
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("publishing events failed: {0}")]
@@ -37,13 +60,13 @@ impl SqsEventPublisher {
     }
 
     pub async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
-        for chunk in events.chunks(BATCH) {
+        for chunk in batches(events) {
             let mut entries = Vec::with_capacity(chunk.len());
-            for (i, event) in chunk.iter().enumerate() {
+            for (i, (event, body)) in chunk.iter().enumerate() {
                 let group = event.data.get("actionId").and_then(|v| v.as_str()).unwrap_or(&event.event);
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(serde_json::to_string(event).map_err(|e| PublishError(e.to_string()))?)
+                    .message_body(body.clone())
                     .message_group_id(sqs_id(group))
                     .message_deduplication_id(sqs_id(&event.id))
                     .build()
@@ -88,9 +111,67 @@ impl Notifier for SqsEventPublisher {
     }
 }
 
+/// Where what can never be processed is parked whole, for a person to look at (the stream
+/// function's failure queue): not only a log line.
+#[derive(Clone)]
+pub struct SqsParking {
+    client: Client,
+    url: String,
+}
+
+impl SqsParking {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self { client, url: url.into() }
+    }
+
+    pub async fn park(&self, body: &str) -> Result<(), PublishError> {
+        let mut body = body.to_owned();
+        if body.len() > MAX_MESSAGE_BYTES {
+            let mut end = MAX_MESSAGE_BYTES - 64;
+            while !body.is_char_boundary(end) {
+                end -= 1;
+            }
+            body.truncate(end);
+        }
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| PublishError(format!("{}", DisplayErrorContext(&e))))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn event(i: usize, bytes: usize) -> Event {
+        Event {
+            event: "action:completed".into(),
+            data: json!({"actionId": format!("a-{i}"), "result": {"blob": "x".repeat(bytes)}}),
+            id: format!("a-{i}:3:action:completed"),
+            ts: "t".into(),
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn batches_keep_to_ten_entries_a_mebibyte_and_messages_of_256_kib() {
+        let small: Vec<Event> = (0..25).map(|i| event(i, 100)).collect();
+        assert_eq!(batches(&small).iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+        let big: Vec<Event> = (0..6).map(|i| event(i, 200 * 1024)).collect();
+        let b = batches(&big);
+        assert!(b.iter().all(|batch| batch.iter().map(|(_, body)| body.len()).sum::<usize>() <= MAX_BATCH_BYTES));
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [5, 1]);
+        let huge = [event(0, 600 * 1024)];
+        let (_, body) = &batches(&huge)[0][0];
+        assert!(body.len() <= MAX_MESSAGE_BYTES, "an oversized result becomes a reference");
+        assert!(body.contains("/api/actions/a-0"));
+    }
 
     #[test]
     fn ids_keep_to_what_sqs_accepts() {

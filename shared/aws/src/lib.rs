@@ -11,7 +11,7 @@
 //! - [`events_queue`]: `SqsEventPublisher`, events onto the FIFO events queue.
 //! - [`stream`]: DynamoDB Streams records → action images.
 //! - [`platform_state`]: `DynamoPlatformState`, breakers and buckets.
-//! - [`lambda`]: the batch response Lambda's event source mappings read.
+//! - [`keys`]: `DynamoKeys`, idempotency keys.
 //!
 //! Depends on the domain only; never on the HTTP layer or a platform client.
 
@@ -21,7 +21,7 @@ pub mod codec;
 pub mod config;
 pub mod connections;
 pub mod events_queue;
-pub mod lambda;
+pub mod keys;
 pub mod platform_state;
 pub mod runtime;
 pub mod secrets;

@@ -8,7 +8,7 @@ use baton_domain::StoreError;
 use baton_domain::limits::PlatformState;
 use baton_domain::ports::PlatformStateStore;
 
-use crate::codec::{Item, from_item, to_item};
+use crate::codec::{Item, decode, encode};
 use crate::store::classify;
 use crate::tables::TableDef;
 
@@ -27,8 +27,7 @@ impl DynamoPlatformState {
     }
 
     pub fn decode(item: &Item) -> Result<PlatformState, StoreError> {
-        let value = from_item(item).map_err(StoreError::Internal)?;
-        serde_json::from_value(value).map_err(|e| StoreError::Internal(format!("malformed platform state: {e}")))
+        decode(item, "platform state")
     }
 }
 
@@ -48,7 +47,7 @@ impl PlatformStateStore for DynamoPlatformState {
     }
 
     async fn put(&self, old: Option<&PlatformState>, new: &PlatformState) -> Result<(), StoreError> {
-        let mut item = to_item(&serde_json::to_value(new).map_err(|e| StoreError::Internal(e.to_string()))?);
+        let mut item = encode(new)?;
         item.insert("id".into(), AttributeValue::S(new.key.clone()));
         let req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let req = match old {

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use baton_domain::model::{Priority, WorkItem};
 use baton_domain::ports::{ActionQueue, QueueError, QueueStats};
 use std::time::Duration;
@@ -94,6 +94,58 @@ impl ActionQueue for SqsActionQueue {
             .await
             .map_err(queue_error)?;
         Ok(())
+    }
+
+    /// `SendMessageBatch`, ten at a time per priority queue; a refused entry or a failed batch
+    /// fails only its own items.
+    async fn enqueue_many(&self, items: Vec<(WorkItem, Duration)>) -> Vec<Result<(), QueueError>> {
+        let mut results: Vec<Result<(), QueueError>> = (0..items.len()).map(|_| Ok(())).collect();
+        for p in Priority::ALL.iter().copied() {
+            let mine: Vec<usize> = (0..items.len()).filter(|i| items[*i].0.priority == p).collect();
+            for chunk in mine.chunks(10) {
+                let mut entries = Vec::with_capacity(chunk.len());
+                for &i in chunk {
+                    let (item, delay) = &items[i];
+                    let entry = serde_json::to_string(item).map_err(|e| QueueError(e.to_string())).and_then(|body| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .message_body(body)
+                            .delay_seconds(Self::sqs_delay(*delay))
+                            .build()
+                            .map_err(|e| QueueError(e.to_string()))
+                    });
+                    match entry {
+                        Ok(e) => entries.push(e),
+                        Err(e) => results[i] = Err(e),
+                    }
+                }
+                if entries.is_empty() {
+                    continue;
+                }
+                match self.client.send_message_batch().queue_url(self.url(p)).set_entries(Some(entries)).send().await {
+                    Ok(resp) => {
+                        for failed in resp.failed() {
+                            if let Ok(i) = failed.id().parse::<usize>()
+                                && i < results.len()
+                            {
+                                results[i] = Err(QueueError(format!(
+                                    "{}: {}",
+                                    failed.code(),
+                                    failed.message().unwrap_or_default()
+                                )));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let e = queue_error(e);
+                        for &i in chunk {
+                            results[i] = Err(QueueError(e.0.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        results
     }
 
     async fn stats(&self) -> QueueStats {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::codec::{Item, from_item, to_item};
+use crate::codec::{Item, decode, encode};
 use crate::tables::{attr, index};
 
 /// Human-readable text of an SDK error with its whole source chain (for logs, never clients).
@@ -46,6 +46,15 @@ where
     }
 }
 
+/// Query pages one `recent` request may spend counting, and listing.
+pub const COUNT_PAGES: usize = 48;
+pub const LIST_PAGES: usize = 16;
+
+struct Budget {
+    count_pages: usize,
+    list_pages: usize,
+}
+
 fn sortable(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -73,11 +82,11 @@ impl DynamoActionStore {
 
     /// The stored form: the action's fields plus the index keys its state calls for.
     pub fn encode(&self, a: &Action) -> Result<Item, StoreError> {
-        let value = serde_json::to_value(a).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let mut item = to_item(&value);
+        let mut item = encode(a)?;
         item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
         item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
-        let pending = !a.status.is_terminal() && a.status != Status::PendingApproval;
+        // Unfinished work, and a failure whose fallback is not yet known to be submitted.
+        let pending = (!a.status.is_terminal() && a.status != Status::PendingApproval) || a.fallback_pending;
         if pending {
             item.insert(attr::PENDING_PRIORITY.into(), AttributeValue::S(a.priority.as_str().into()));
             item.insert(attr::PENDING_AT.into(), AttributeValue::S(format!("{}#{}", sortable(a.ready_at()), a.id)));
@@ -91,8 +100,7 @@ impl DynamoActionStore {
     }
 
     pub fn decode(item: &Item) -> Result<Action, StoreError> {
-        let value = from_item(item).map_err(StoreError::Internal)?;
-        serde_json::from_value(value).map_err(|e| StoreError::Internal(format!("malformed action item: {e}")))
+        decode(item, "action item")
     }
 
     fn recent_filter(
@@ -143,11 +151,22 @@ impl DynamoActionStore {
             .scan_index_forward(false)
     }
 
-    /// How many actions of one day match.
-    async fn count_day(&self, day: &str, bounds: (&str, &str), q: &RecentQuery) -> Result<u64, StoreError> {
+    /// How many actions of one day match, and whether the count is complete (the request's
+    /// budget of pages may run out first).
+    async fn count_day(
+        &self,
+        day: &str,
+        bounds: (&str, &str),
+        q: &RecentQuery,
+        budget: &mut Budget,
+    ) -> Result<(u64, bool), StoreError> {
         let mut count = 0u64;
         let mut start: Option<Item> = None;
         loop {
+            if budget.count_pages == 0 {
+                return Ok((count, false));
+            }
+            budget.count_pages -= 1;
             let resp = self
                 .day_query(day, bounds, q)
                 .select(Select::Count)
@@ -158,29 +177,36 @@ impl DynamoActionStore {
             count += resp.count().max(0) as u64;
             match resp.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(count),
+                _ => return Ok((count, true)),
             }
         }
     }
 
-    /// Up to `take` matching actions of one day, newest first, after skipping `skip`. The
-    /// index holds only keys, platform and status: the page's items are read by key.
+    /// Up to `take` matching actions of one day, newest first, after skipping `skip`; and how
+    /// many were skipped. The index holds only keys, platform and status: the page's items are
+    /// read by key.
     async fn list_day(
         &self,
         day: &str,
         bounds: (&str, &str),
         q: &RecentQuery,
-        mut skip: usize,
+        skip: usize,
         take: usize,
-    ) -> Result<Vec<Action>, StoreError> {
+        budget: &mut Budget,
+    ) -> Result<(Vec<Action>, usize), StoreError> {
         let mut ids = Vec::new();
         let mut start: Option<Item> = None;
+        let mut skipped = 0;
         loop {
+            if budget.list_pages == 0 {
+                break;
+            }
+            budget.list_pages -= 1;
             let resp =
                 self.day_query(day, bounds, q).set_exclusive_start_key(start.take()).send().await.map_err(classify)?;
             for item in resp.items() {
-                if skip > 0 {
-                    skip -= 1;
+                if skipped < skip {
+                    skipped += 1;
                 } else if ids.len() < take
                     && let Some(id) = item.get("id").and_then(|v| v.as_s().ok())
                 {
@@ -192,7 +218,7 @@ impl DynamoActionStore {
                 _ => break,
             }
         }
-        self.get_many(&ids).await
+        Ok((self.get_many(&ids).await?, skipped))
     }
 
     /// The actions with these ids, in this order (BatchGetItem, 100 keys at a time, until
@@ -271,37 +297,72 @@ impl ActionStore for DynamoActionStore {
         Ok(())
     }
 
+    /// Newest first, day by day of the recent index. The window is clamped to the retention
+    /// period (nothing older is kept) and every request costs a bounded number of calls: the
+    /// count of a very busy window stops at [`COUNT_PAGES`] pages and says it is a lower bound.
     async fn recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {
-        let end = q.end.unwrap_or_else(Utc::now);
-        let start = q.start.unwrap_or(end - self.retention());
+        let now = Utc::now();
+        let floor = now - self.retention();
+        let end = q.end.unwrap_or(now).min(now);
+        let start = q.start.unwrap_or(floor).max(floor);
         if start > end {
-            return Ok(RecentPage::default());
+            return Ok(RecentPage { exact: true, ..RecentPage::default() });
         }
         let lo = sortable(start);
         let hi = format!("{}#~", sortable(end));
         let mut day = end.date_naive();
         let first_day = start.date_naive();
+        let mut budget = Budget { count_pages: COUNT_PAGES, list_pages: LIST_PAGES };
         let mut total = 0u64;
+        let mut exact = true;
         let mut skip = q.offset;
         let mut actions = Vec::new();
         while day >= first_day {
             let key = day.format("%Y-%m-%d").to_string();
-            let count = self.count_day(&key, (&lo, &hi), q).await?;
+            let (count, complete) = self.count_day(&key, (&lo, &hi), q, &mut budget).await?;
             total += count;
+            exact &= complete;
             let want = q.limit.saturating_sub(actions.len());
             if want > 0 && count > 0 {
-                if (skip as u64) >= count {
+                if (skip as u64) >= count && complete {
                     skip -= count as usize;
                 } else {
-                    let mut items = self.list_day(&key, (&lo, &hi), q, skip, want).await?;
-                    skip = 0;
+                    let (mut items, skipped) = self.list_day(&key, (&lo, &hi), q, skip, want, &mut budget).await?;
+                    skip -= skipped;
                     actions.append(&mut items);
                 }
             }
             let Some(prev) = day.pred_opt() else { break };
             day = prev;
         }
-        Ok(RecentPage { actions, total })
+        Ok(RecentPage { actions, total, exact })
+    }
+
+    async fn mark_redriven(
+        &self,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression("SET #r = :now")
+            .expression_attribute_names("#r", "redrivenAt")
+            .expression_attribute_values(":now", crate::codec::attribute(&now)?);
+        req = match seen {
+            None => req.condition_expression("attribute_exists(id) AND attribute_not_exists(#r)"),
+            Some(t) => req
+                .condition_expression("attribute_exists(id) AND #r = :seen")
+                .expression_attribute_values(":seen", crate::codec::attribute(&t)?),
+        };
+        match req.send().await.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn pending(
@@ -335,11 +396,7 @@ impl ActionStore for DynamoActionStore {
         let items = resp
             .items()
             .iter()
-            .map(|item| {
-                let value = from_item(item).map_err(StoreError::Internal)?;
-                serde_json::from_value::<PendingEntry>(value)
-                    .map_err(|e| StoreError::Internal(format!("malformed pending entry: {e}")))
-            })
+            .map(|item| decode::<PendingEntry>(item, "pending entry"))
             .collect::<Result<Vec<_>, _>>()?;
         let next = match resp.last_evaluated_key() {
             Some(k) if !k.is_empty() => {

@@ -89,7 +89,8 @@ pub const ACTIONS: TableDef = TableDef {
 };
 
 /// Every table Baton needs today.
-pub const ALL: &[TableDef] = &[ACTIONS, crate::connections::CONNECTIONS, crate::platform_state::PLATFORM_STATE];
+pub const ALL: &[TableDef] =
+    &[ACTIONS, crate::connections::CONNECTIONS, crate::platform_state::PLATFORM_STATE, crate::keys::IDEMPOTENCY];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())

@@ -14,14 +14,12 @@ use crate::error::{PlatformError, StoreError};
 use crate::events::{Event, Subscription};
 use crate::model::{Action, Platform, Priority, WorkItem};
 use crate::ports::{
-    ActionQueue, ActionStore, Clock, Connection, ConnectionStore, EventSink, Notifier, Page, PlatformClient,
-    QueueError, QueueStats, RecentPage, RecentQuery,
+    ActionQueue, ActionStore, Clock, Connection, ConnectionStore, EventSink, IdempotencyStore, KeyRecord, Notifier,
+    Pacer, Page, PlatformClient, QueueError, QueueStats, RecentPage, RecentQuery,
 };
 use crate::validation::Operation;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::sync::lock;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -80,7 +78,7 @@ impl ActionStore for MemoryStore {
         all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         let total = all.len() as u64;
         let actions = all.into_iter().skip(q.offset).take(q.limit).collect();
-        Ok(RecentPage { actions, total })
+        Ok(RecentPage { actions, total, exact: true })
     }
 
     async fn pending(
@@ -89,11 +87,12 @@ impl ActionStore for MemoryStore {
         limit: usize,
         after: Option<String>,
     ) -> Result<Page<crate::ports::PendingEntry>, StoreError> {
-        // As the sparse index: unfinished, and not held for approval.
+        // As the sparse index: unfinished (or a fallback to settle), and not held for approval.
         let mut all: Vec<Action> = lock(&self.items)
             .values()
             .filter(|a| {
-                a.priority == priority && !a.status.is_terminal() && a.status != crate::model::Status::PendingApproval
+                let open = !a.status.is_terminal() && a.status != crate::model::Status::PendingApproval;
+                a.priority == priority && (open || a.fallback_pending)
             })
             .cloned()
             .collect();
@@ -104,17 +103,64 @@ impl ActionStore for MemoryStore {
         let next = (skip + items.len() < all.len()).then(|| (skip + items.len()).to_string());
         Ok(Page { items, next })
     }
+
+    async fn mark_redriven(
+        &self,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut items = lock(&self.items);
+        match items.get_mut(id) {
+            Some(a) if a.redriven_at == seen => {
+                a.redriven_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
-/// Records what was enqueued; reports a fixed capacity.
+/// Idempotency keys in a map (no expiry: tests are short).
+#[derive(Default)]
+pub struct MemoryKeys {
+    pub items: Mutex<HashMap<String, KeyRecord>>,
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryKeys {
+    async fn claim(&self, key: &str, record: &KeyRecord, _ttl: Duration) -> Result<Option<KeyRecord>, StoreError> {
+        let mut items = lock(&self.items);
+        if let Some(existing) = items.get(key) {
+            return Ok(Some(existing.clone()));
+        }
+        items.insert(key.to_owned(), record.clone());
+        Ok(None)
+    }
+
+    async fn complete(&self, key: &str, response: &Value) -> Result<(), StoreError> {
+        if let Some(r) = lock(&self.items).get_mut(key) {
+            r.response = Some(response.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Records what was enqueued; reports a fixed capacity. `fail_next` refuses that many sends.
 #[derive(Default)]
 pub struct MemoryQueue {
     pub items: Mutex<VecDeque<(WorkItem, Duration)>>,
+    pub fail_next: Mutex<usize>,
 }
 
 #[async_trait]
 impl ActionQueue for MemoryQueue {
     async fn enqueue(&self, item: WorkItem, delay: Duration) -> Result<(), QueueError> {
+        let mut fail = lock(&self.fail_next);
+        if *fail > 0 {
+            *fail -= 1;
+            return Err(QueueError("queue unavailable".into()));
+        }
         lock(&self.items).push_back((item, delay));
         Ok(())
     }
@@ -155,6 +201,8 @@ pub struct ScriptedPlatform {
     last: Mutex<Option<Result<Value, PlatformError>>>,
     /// Delay before each answer.
     pub latency: Duration,
+    /// Further requests each call makes (pages, cards): each asks the pacer first.
+    pub extra_requests: usize,
     pub calls: Mutex<Vec<(String, Operation)>>,
 }
 
@@ -165,6 +213,7 @@ impl ScriptedPlatform {
             script: Mutex::new(script.into()),
             last: Mutex::new(None),
             latency: Duration::ZERO,
+            extra_requests: 0,
             calls: Mutex::new(Vec::new()),
         }
     }
@@ -180,8 +229,11 @@ impl PlatformClient for ScriptedPlatform {
         self.platform
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
         lock(&self.calls).push((action.id.clone(), operation));
+        for _ in 0..self.extra_requests {
+            pacer.before_call().await?;
+        }
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
@@ -289,206 +341,32 @@ impl Notifier for RecordingSink {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorCode;
-    use crate::model::Status;
-    use crate::ports::PlatformRegistry;
-    use crate::usecases::{Executor, IngestOutcome, Ingestor, Outcome, Submitter, recover, redrive};
-    use crate::validation::parse_submission;
-    use serde_json::json;
-    use std::sync::Arc;
+/// A store that is never there (throttled, unreachable).
+pub struct UnavailableStore;
 
-    struct World {
-        store: Arc<MemoryStore>,
-        queue: Arc<MemoryQueue>,
-        clock: Arc<ManualClock>,
-        platform: Arc<ScriptedPlatform>,
+#[async_trait]
+impl ActionStore for UnavailableStore {
+    async fn insert(&self, _: &Action) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
-
-    impl World {
-        fn new(script: Vec<Result<Value, PlatformError>>) -> Self {
-            Self {
-                store: Arc::new(MemoryStore::default()),
-                queue: Arc::new(MemoryQueue::default()),
-                clock: Arc::new(ManualClock::new(Utc::now())),
-                platform: Arc::new(ScriptedPlatform::new(Platform::Slack, script)),
-            }
-        }
-
-        fn submitter(&self) -> Submitter {
-            Submitter { store: self.store.clone(), queue: self.queue.clone(), clock: self.clock.clone() }
-        }
-
-        fn executor(&self, worker: &str) -> Executor {
-            Executor {
-                store: self.store.clone(),
-                platforms: Arc::new(PlatformRegistry::new().with(self.platform.clone())),
-                clock: self.clock.clone(),
-                worker_id: worker.into(),
-                lease_grace: Duration::from_secs(5),
-                guard: None,
-                fallbacks: None,
-            }
-        }
-
-        async fn submit(&self, extra: Value) -> String {
-            let mut action = json!({"type": "notify", "platform": "slack", "priority": "normal",
-                                    "data": {"channel": "#ops", "text": "hi"}});
-            if let (Some(a), Value::Object(e)) = (action.as_object_mut(), extra) {
-                a.extend(e);
-            }
-            let sub = parse_submission(&json!({ "action": action })).expect("valid");
-            self.submitter().submit(sub).await.expect("accepted").action_id
-        }
+    async fn get(&self, _: &str) -> Result<Option<Action>, StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
-
-    fn item(id: &str) -> WorkItem {
-        WorkItem { action_id: id.into(), priority: Priority::Normal }
+    async fn replace(&self, _: &Action, _: &Action) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
-
-    fn down() -> Result<Value, PlatformError> {
-        Err(PlatformError::new(ErrorCode::ServiceDown, "HTTP 500"))
+    async fn recent(&self, _: &RecentQuery) -> Result<RecentPage, StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
-
-    #[tokio::test]
-    async fn submitting_stores_queues_and_reports_the_position() {
-        let w = World::new(vec![]);
-        let first = w.submit(json!({})).await;
-        let second = w.submit(json!({})).await;
-        assert_ne!(first, second, "ids are assigned");
-        let a = w.store.snapshot(&second).expect("stored");
-        assert_eq!(a.status, Status::Queued);
-        assert_eq!(a.queue_position, 2);
-        assert_eq!(a.estimated_wait, 100, "one ahead, four workers, 100 ms each");
-        assert_eq!(w.queue.items.lock().expect("lock").len(), 2);
+    async fn pending(
+        &self,
+        _: Priority,
+        _: usize,
+        _: Option<String>,
+    ) -> Result<Page<crate::ports::PendingEntry>, StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
-
-    #[tokio::test]
-    async fn a_duplicate_id_is_refused() {
-        let w = World::new(vec![]);
-        w.submit(json!({"id": "same"})).await;
-        let sub = parse_submission(&json!({"action": {"id": "same", "type": "notify", "platform": "slack",
-            "priority": "low", "data": {"channel": "#a", "text": "t"}}}))
-        .expect("valid");
-        let err = w.submitter().submit(sub).await.expect_err("duplicate");
-        assert_eq!(err.code(), ErrorCode::DuplicateError);
-    }
-
-    #[tokio::test]
-    async fn a_success_takes_three_writes_and_records_timings() {
-        let w = World::new(vec![Ok(json!({"ok": true, "ts": "1"}))]);
-        let id = w.submit(json!({})).await;
-        w.clock.advance(Duration::from_millis(70));
-        assert_eq!(w.executor("w1").execute(&item(&id)).await.expect("ran"), Outcome::Completed);
-        let a = w.store.snapshot(&id).expect("stored");
-        assert_eq!(a.status, Status::Success);
-        assert_eq!(a.queue_time, Some(70));
-        assert_eq!(a.result, Some(json!({"ok": true, "ts": "1"})));
-        assert_eq!(w.store.write_count(), 3);
-    }
-
-    #[tokio::test]
-    async fn retriable_failures_retry_with_backoff_then_fail_when_spent() {
-        let w = World::new(vec![down()]);
-        let id = w.submit(json!({"retryConfig": {"maxRetries": 2, "initialDelay": 100}})).await;
-        let ex = w.executor("w1");
-        let Outcome::RetryIn(d) = ex.execute(&item(&id)).await.expect("ran") else { panic!("expected retry") };
-        assert!((80..=120).contains(&d.as_millis()), "{d:?}");
-        assert_eq!(ex.execute(&item(&id)).await.expect("early"), Outcome::NotYet(d));
-        w.clock.advance(d);
-        assert!(matches!(ex.execute(&item(&id)).await.expect("ran"), Outcome::RetryIn(_)));
-        w.clock.advance(Duration::from_secs(1));
-        assert_eq!(ex.execute(&item(&id)).await.expect("ran"), Outcome::Failed(ErrorCode::ServiceDown));
-        let a = w.store.snapshot(&id).expect("stored");
-        assert_eq!((a.status, a.retries, a.attempts), (Status::Failed, 2, 3));
-        assert_eq!(w.platform.call_count(), 3);
-    }
-
-    #[tokio::test]
-    async fn a_permanent_error_fails_at_once() {
-        let w = World::new(vec![Err(PlatformError::new(ErrorCode::ValidationError, "bad"))]);
-        let id = w.submit(json!({})).await;
-        assert_eq!(
-            w.executor("w").execute(&item(&id)).await.expect("ran"),
-            Outcome::Failed(ErrorCode::ValidationError)
-        );
-        assert_eq!(w.store.snapshot(&id).expect("stored").retries, 0);
-    }
-
-    #[tokio::test]
-    async fn a_duplicate_delivery_of_a_finished_action_does_nothing() {
-        let w = World::new(vec![Ok(json!({}))]);
-        let id = w.submit(json!({})).await;
-        let ex = w.executor("w");
-        ex.execute(&item(&id)).await.expect("ran");
-        assert_eq!(ex.execute(&item(&id)).await.expect("ran"), Outcome::Skipped("already finished"));
-        assert_eq!(w.platform.call_count(), 1);
-        assert_eq!(ex.execute(&item("nope")).await.expect("ran"), Outcome::Skipped("unknown action"));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_action_timeout_is_enforced() {
-        let mut w = World::new(vec![Ok(json!({}))]);
-        let mut slow = ScriptedPlatform::new(Platform::Slack, vec![Ok(json!({}))]);
-        slow.latency = Duration::from_secs(60);
-        w.platform = Arc::new(slow);
-        let id = w.submit(json!({"timeout": 1000, "retryConfig": {"maxRetries": 0}})).await;
-        assert_eq!(w.executor("w").execute(&item(&id)).await.expect("ran"), Outcome::Failed(ErrorCode::TimeoutError));
-    }
-
-    #[tokio::test]
-    async fn recovery_turns_orphaned_executions_back_into_work() {
-        let w = World::new(vec![]);
-        let orphan = w.submit(json!({})).await;
-        let waiting = w.submit(json!({})).await;
-        let a = w.store.snapshot(&orphan).expect("stored");
-        let leased = a.lease("old-boot/1", w.clock.now(), Duration::from_secs(30)).expect("lease");
-        w.store.replace(&a, &leased).await.expect("write");
-        let work = recover(w.store.as_ref(), w.clock.as_ref(), "new-boot/").await.expect("recovered");
-        let ids: Vec<_> = work.iter().map(|(i, _)| i.action_id.clone()).collect();
-        assert_eq!(ids.len(), 2);
-        assert!(ids.contains(&orphan) && ids.contains(&waiting));
-        assert_eq!(w.store.snapshot(&orphan).expect("stored").status, Status::Retrying);
-    }
-    #[tokio::test]
-    async fn ingest_accepts_once_acknowledges_redeliveries_and_rejects_with_reasons() {
-        let w = World::new(vec![]);
-        let ingestor = Ingestor { submitter: w.submitter() };
-        let msg = json!({"event": "action:ready", "data": {"action": {"id": "in-1", "type": "notify",
-            "platform": "slack", "priority": "low", "data": {"channel": "#a", "text": "t"}}}})
-        .to_string();
-        assert!(matches!(ingestor.ingest(&msg).await.expect("ok"), IngestOutcome::Accepted(_)));
-        assert_eq!(ingestor.ingest(&msg).await.expect("ok"), IngestOutcome::AlreadyAccepted("in-1".into()));
-        let other = msg.replace("\"t\"", "\"different\"");
-        let IngestOutcome::Rejected { fields, .. } = ingestor.ingest(&other).await.expect("ok") else {
-            panic!("a different action under a taken id is rejected")
-        };
-        assert_eq!(fields[0].field, "data.action.id");
-        let IngestOutcome::Rejected { reason, .. } = ingestor.ingest("{oops").await.expect("ok") else {
-            panic!("not JSON is rejected")
-        };
-        assert!(reason.starts_with("not JSON"));
-        let IngestOutcome::Rejected { fields, .. } =
-            ingestor.ingest(r#"{"event":"action:ready","data":{"action":{"type":"notify"}}}"#).await.expect("ok")
-        else {
-            panic!("invalid")
-        };
-        assert!(fields.iter().any(|f| f.field == "data.action.platform"), "{fields:?}");
-    }
-
-    #[tokio::test]
-    async fn redrive_requeues_only_stranded_actions() {
-        let w = World::new(vec![]);
-        let fresh = w.submit(json!({})).await;
-        w.clock.advance(Duration::from_secs(20 * 60));
-        let stranded = w.submit(json!({})).await;
-        let queue = MemoryQueue::default();
-        let n = redrive(w.store.as_ref(), &queue, w.clock.as_ref(), Duration::from_secs(15 * 60)).await.expect("ok");
-        assert_eq!(n, 1);
-        let requeued = queue.items.lock().expect("lock")[0].0.action_id.clone();
-        assert_eq!(requeued, fresh, "the one waiting past the threshold");
-        assert_ne!(requeued, stranded);
+    async fn mark_redriven(&self, _: &str, _: Option<DateTime<Utc>>, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("unreachable".into()))
     }
 }

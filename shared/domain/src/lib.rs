@@ -6,19 +6,25 @@
 //! - [`events`]: the event payloads and the one pure derivation from (old, new) images.
 //! - [`policy`]: retry/backoff and queue estimates.
 //! - [`ports`]: the roles adapters play (store, queue, notifier, platform clients, clock).
-//! - [`usecases`]: submit, execute, recover — called unchanged by Lambdas and the local runtime.
-//! - [`fakes`]: in-memory ports for use-case tests.
+//! - [`guard`]: the shared breaker and bucket around every platform call.
+//! - [`limits`]: buckets, breakers and health as pure functions of the platform state items.
+//! - [`usecases`]: submit, execute, ingest, recover, re-drive — called unchanged by the Lambdas
+//!   and the local runtime.
+//! - [`sync`]: the one lock helper.
+//! - `fakes` (feature `test-support`): in-memory ports for use-case tests.
 //!
 //! This crate must not depend on any AWS, Lambda, HTTP-client or web-framework crate.
 
 pub mod error;
 pub mod events;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fakes;
 pub mod guard;
 pub mod limits;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod sync;
 pub mod usecases;
 pub mod validation;
 

@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
+use crate::error::DomainError;
 use crate::model::RetryConfig;
 use crate::validation::MAX_DELAY_MS;
+
+/// The longest `Retry-After` honoured: anything longer (a platform's bug, `1e300`) waits this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,11 +44,25 @@ pub fn decide_retry(
         return RetryDecision::GiveUp;
     }
     let delay = backoff(config, retries_done, jitter);
-    let delay = match retry_after {
+    let delay = match retry_after.map(|a| a.min(MAX_RETRY_AFTER)) {
         Some(asked) if asked > delay => asked,
         _ => delay,
     };
     RetryDecision::Retry(delay.min(Duration::from_millis(MAX_DELAY_MS)))
+}
+
+/// When to deliver a work item again after the executor itself failed on it (`deliveries`
+/// so far, from 1), the same on both paths: store trouble is retried soon and backs off
+/// (1 s, 2 s, 4 s … 1 min); anything else (a malformed item) waits longer (1 min … 15 min),
+/// and nothing is dropped.
+pub fn redelivery_after_error(err: &DomainError, deliveries: u32) -> Duration {
+    let n = deliveries.saturating_sub(1).min(16);
+    let transient = matches!(err, DomainError::Store(crate::error::StoreError::Unavailable(_)) | DomainError::Queue(_));
+    if transient {
+        Duration::from_secs(1u64 << n.min(6)).min(Duration::from_secs(60))
+    } else {
+        Duration::from_secs(60u64 << n.min(4)).min(Duration::from_secs(15 * 60))
+    }
 }
 
 /// Estimated wait (ms) of an action with `ahead` actions before it in its priority's queue,
@@ -105,6 +123,24 @@ mod tests {
         assert_eq!(decide_retry(&c, 0, true, Some(asked), 0.5), RetryDecision::Retry(asked));
         let short = Duration::from_millis(10);
         assert_eq!(decide_retry(&c, 0, true, Some(short), 0.5), RetryDecision::Retry(Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_clamped_to_fifteen_minutes() {
+        let c = RetryConfig::default();
+        let asked = Duration::from_secs(3 * 3600);
+        assert_eq!(decide_retry(&c, 0, true, Some(asked), 0.5), RetryDecision::Retry(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn executor_errors_are_redelivered_with_backoff_by_kind() {
+        use crate::error::StoreError;
+        let transient = DomainError::Store(StoreError::Unavailable("throttled".into()));
+        let internal = DomainError::Store(StoreError::Internal("malformed".into()));
+        let t: Vec<u64> = (1..=9).map(|n| redelivery_after_error(&transient, n).as_secs()).collect();
+        assert_eq!(t, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        let i: Vec<u64> = (1..=6).map(|n| redelivery_after_error(&internal, n).as_secs()).collect();
+        assert_eq!(i, [60, 120, 240, 480, 900, 900]);
     }
 
     #[test]

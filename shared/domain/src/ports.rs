@@ -46,8 +46,9 @@ pub struct RecentQuery {
 pub struct RecentPage {
     /// Newest first.
     pub actions: Vec<Action>,
-    /// How many actions match the filters in all.
+    /// How many actions match the filters in all (a lower bound when not `exact`).
     pub total: u64,
+    pub exact: bool,
 }
 
 /// What the pending index holds of an unfinished action: enough to list the queue, find the
@@ -68,12 +69,14 @@ pub struct PendingEntry {
     pub lease_until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub worker_id: Option<String>,
+    #[serde(default)]
+    pub redriven_at: Option<DateTime<Utc>>,
 }
 
 impl PendingEntry {
     /// The attributes the pending index projects besides its keys.
     pub const PROJECTED: &'static [&'static str] =
-        &["type", "platform", "priority", "status", "createdAt", "notBefore", "leaseUntil", "workerId"];
+        &["type", "platform", "priority", "status", "createdAt", "notBefore", "leaseUntil", "workerId", "redrivenAt"];
 
     pub fn of(a: &Action) -> Self {
         Self {
@@ -86,6 +89,7 @@ impl PendingEntry {
             not_before: a.not_before,
             lease_until: a.lease_until,
             worker_id: a.worker_id.clone(),
+            redriven_at: a.redriven_at,
         }
     }
 
@@ -110,13 +114,44 @@ pub trait ActionStore: Send + Sync {
     /// Writes `new` only if the stored item is still `old` (same version); `Conflict` otherwise.
     async fn replace(&self, old: &Action, new: &Action) -> Result<(), StoreError>;
     async fn recent(&self, query: &RecentQuery) -> Result<RecentPage, StoreError>;
-    /// Non-terminal actions of one priority (queued, retrying, executing), oldest first.
+    /// Unfinished work of one priority, oldest first: queued, retrying and executing actions,
+    /// and finished ones whose fallback is not yet known to be submitted.
     async fn pending(
         &self,
         priority: Priority,
         limit: usize,
         after: Option<String>,
     ) -> Result<Page<PendingEntry>, StoreError>;
+    /// Notes that the scheduler re-sent this action's work item at `now`, if nobody did since
+    /// `seen` (the mark it read). `false` when another run marked it first. The mark is
+    /// advisory: it does not change the action's version.
+    async fn mark_redriven(
+        &self,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A claimed idempotency key: the request's fingerprint, the id of what it creates, and the
+/// answer once there is one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRecord {
+    pub fingerprint: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+}
+
+/// Idempotency keys (kept for a day): claimed by a conditional write, so of two racing
+/// requests with one key exactly one does the work.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` with `record`; `Some(existing)` when it was claimed before.
+    async fn claim(&self, key: &str, record: &KeyRecord, ttl: Duration) -> Result<Option<KeyRecord>, StoreError>;
+    /// Stores the answer given under `key`.
+    async fn complete(&self, key: &str, response: &Value) -> Result<(), StoreError>;
 }
 
 /// Per-priority numbers a queue can tell about itself.
@@ -156,6 +191,14 @@ pub struct QueueError(pub String);
 pub trait ActionQueue: Send + Sync {
     /// Delivers `item` to a worker of its priority no sooner than `delay` from now.
     async fn enqueue(&self, item: WorkItem, delay: Duration) -> Result<(), QueueError>;
+    /// Many at once (batched where the queue can); one result per item, in order.
+    async fn enqueue_many(&self, items: Vec<(WorkItem, Duration)>) -> Vec<Result<(), QueueError>> {
+        let mut results = Vec::with_capacity(items.len());
+        for (item, delay) in items {
+            results.push(self.enqueue(item, delay).await);
+        }
+        results
+    }
     async fn stats(&self) -> QueueStats;
 }
 
@@ -189,12 +232,31 @@ pub trait PlatformStateStore: Send + Sync {
     async fn put(&self, old: Option<&PlatformState>, new: &PlatformState) -> Result<(), StoreError>;
 }
 
+/// Paces the platform requests of one attempt after its first (whose token the admission
+/// took): pages of a query, cards of a bulk delete, permissions of an upload. N requests
+/// take N tokens.
+#[async_trait]
+pub trait Pacer: Send + Sync {
+    async fn before_call(&self) -> Result<(), PlatformError>;
+}
+
+/// No pacing: dry runs, and platforms called without a guard.
+pub struct Unpaced;
+
+#[async_trait]
+impl Pacer for Unpaced {
+    async fn before_call(&self) -> Result<(), PlatformError> {
+        Ok(())
+    }
+}
+
 /// One platform's API. A client builds the exact request for `operation`; with
-/// `action.dry_run` it returns that request (secrets redacted) instead of sending it.
+/// `action.dry_run` it returns that request (secrets redacted) instead of sending it. Every
+/// request after the first asks `pacer` first.
 #[async_trait]
 pub trait PlatformClient: Send + Sync {
     fn platform(&self) -> Platform;
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError>;
+    async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError>;
 }
 
 /// The platform clients, by platform.

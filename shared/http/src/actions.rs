@@ -5,23 +5,26 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_domain::FieldError;
 use baton_domain::events::timestamp;
 use baton_domain::model::{Action, Platform, Priority, Status};
 use baton_domain::policy::estimated_wait;
 use baton_domain::ports::RecentQuery;
-use baton_domain::validation::{Ingress, parse_ingress, parse_submission};
+use baton_domain::usecases::idempotency::{self, derived_id};
+use baton_domain::validation::{Ingress, Submission, parse_ingress, parse_submission};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use crate::AppState;
-use crate::error::{ApiError, json_body};
+use crate::error::{ApiError, idempotency_key, json_body, keyed_response};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
+/// The deepest page `recent` serves; past it, narrow the window instead.
+pub const MAX_OFFSET: usize = 10_000;
 /// Entries listed per priority by `GET /api/actions/queue` (the stats count them all).
 pub const QUEUE_LIST_LIMIT: usize = 100;
 
@@ -29,18 +32,48 @@ fn accepted(receipt: baton_domain::usecases::Receipt) -> Response {
     (StatusCode::ACCEPTED, Json(receipt)).into_response()
 }
 
+/// Submits an action: once per `Idempotency-Key` when the request carries one.
+async fn submit_once(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Value,
+    mut submission: Submission,
+) -> Result<Response, ApiError> {
+    let Some(key) = idempotency_key(headers)? else {
+        return Ok(accepted(state.submitter.submit(submission).await?));
+    };
+    let scope = format!("request:{key}");
+    let target = submission.action.id.clone().unwrap_or_else(|| derived_id("key", &scope));
+    let submitter = &state.submitter;
+    let keyed = idempotency::once(state.keys.as_ref(), &scope, body, target, |id| async move {
+        submission.action.id = Some(id);
+        let receipt = submitter.ensure(submission).await?;
+        Ok(serde_json::to_value(receipt).unwrap_or(Value::Null))
+    })
+    .await?;
+    Ok(keyed_response(keyed))
+}
+
 /// `POST /api/actions`: `{action, context?, correlationId?}` → 202 with the queue position.
-pub async fn submit(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let submission = parse_submission(&body).map_err(ApiError::invalid)?;
-    Ok(accepted(state.submitter.submit(submission).await?))
+    submit_once(&state, &headers, &body, submission).await
 }
 
 /// `POST /api/events`: the ingress envelope `{event, data}`, as on the SQS ingress queue.
-pub async fn ingest(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     match parse_ingress(&body).map_err(ApiError::invalid)? {
-        Ingress::ActionReady(submission) => Ok(accepted(state.submitter.submit(submission).await?)),
+        Ingress::ActionReady(submission) => submit_once(&state, &headers, &body, submission).await,
     }
 }
 
@@ -74,10 +107,20 @@ fn statuses_for(word: &str) -> Option<Vec<Status>> {
     })
 }
 
-pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuery, Vec<FieldError>> {
+/// Parses the query of `GET /api/actions/recent`. A parameter given twice must say the same
+/// thing (`status` values are merged); repeated status values count once.
+pub fn parse_recent_query(params: &[(String, String)]) -> Result<RecentQuery, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut q = RecentQuery { limit: DEFAULT_LIMIT, ..RecentQuery::default() };
+    let mut seen: HashMap<&str, &str> = HashMap::new();
     for (key, value) in params {
+        if key != "status"
+            && let Some(before) = seen.insert(key.as_str(), value.as_str())
+            && before != value
+        {
+            errors.push(FieldError::new(format!("query.{key}"), "given twice with different values"));
+            continue;
+        }
         let field = format!("query.{key}");
         match key.as_str() {
             "limit" => match value.parse::<usize>() {
@@ -85,8 +128,11 @@ pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuer
                 _ => errors.push(FieldError::new(field, format!("must be a whole number from 1 to {MAX_LIMIT}"))),
             },
             "offset" => match value.parse::<usize>() {
-                Ok(n) => q.offset = n,
-                _ => errors.push(FieldError::new(field, "must be a whole number, 0 or more")),
+                Ok(n) if n <= MAX_OFFSET => q.offset = n,
+                _ => errors.push(FieldError::new(
+                    field,
+                    format!("must be a whole number from 0 to {MAX_OFFSET}; narrow startDate/endDate to go deeper"),
+                )),
             },
             "platform" => match Platform::parse(value) {
                 Some(p) => q.platform = Some(p),
@@ -98,7 +144,13 @@ pub fn parse_recent_query(params: &HashMap<String, String>) -> Result<RecentQuer
             "status" => {
                 for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
                     match statuses_for(word) {
-                        Some(mut s) => q.statuses.append(&mut s),
+                        Some(s) => {
+                            for status in s {
+                                if !q.statuses.contains(&status) {
+                                    q.statuses.push(status);
+                                }
+                            }
+                        }
                         None => errors.push(FieldError::new(
                             field.clone(),
                             format!("'{word}' is not allowed; allowed: pending, executing, success, failed, or a state ({})", Status::allowed()),
@@ -161,18 +213,22 @@ fn recent_entry(a: &Action) -> Value {
 /// `GET /api/actions/recent`.
 pub async fn recent(
     State(state): State<AppState>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
     let q = parse_recent_query(&params).map_err(ApiError::invalid)?;
     let page = state.store.recent(&q).await.map_err(baton_domain::DomainError::from)?;
-    Ok(Json(json!({
+    let mut body = json!({
         "actions": page.actions.iter().map(recent_entry).collect::<Vec<_>>(),
         "total": page.total,
         "limit": q.limit,
         "offset": q.offset,
-    }))
-    .into_response())
+    });
+    if !page.exact {
+        // A very busy window: counting every match would cost too much; this is a lower bound.
+        body["totalExact"] = json!(false);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `GET /api/actions/queue`: what waits, per priority, and how busy the workers are.
@@ -242,7 +298,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
@@ -254,6 +310,22 @@ mod tests {
         assert_eq!(err[0].field, "query.limit");
         let err = parse_recent_query(&params(&[("platform", "jira"), ("status", "meh")])).expect_err("bad");
         assert_eq!(err.len(), 2);
+        let err = parse_recent_query(&params(&[("offset", "10001")])).expect_err("too deep");
+        assert_eq!(err[0].field, "query.offset");
+        assert!(parse_recent_query(&params(&[("offset", "10000")])).is_ok());
+        let err = parse_recent_query(&params(&[("platform", "slack"), ("platform", "notion")])).expect_err("two");
+        assert_eq!(err[0].field, "query.platform");
+    }
+
+    #[test]
+    fn repeated_status_values_count_once() {
+        let q =
+            parse_recent_query(&params(&[("status", "success,success"), ("status", "success"), ("status", "failed")]))
+                .expect("valid");
+        assert_eq!(
+            q.statuses,
+            vec![Status::Success, Status::Failed, Status::Cancelled, Status::Rejected, Status::Expired]
+        );
     }
 
     #[test]

@@ -53,6 +53,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `Idempotency-Key` header, if the request has one: 1–255 printable characters.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    let max = baton_domain::usecases::idempotency::MAX_KEY_LEN;
+    if text.is_empty() || text.len() > max || !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::field("header.Idempotency-Key", format!("must be 1 to {max} printable characters")));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// A keyed request's answer: `202` the first time, `200` with `Idempotent-Replayed: true` after.
+pub fn keyed_response(keyed: baton_domain::usecases::idempotency::Keyed) -> Response {
+    use baton_domain::usecases::idempotency::Keyed;
+    match keyed {
+        Keyed::Fresh(body) => (StatusCode::ACCEPTED, Json(body)).into_response(),
+        Keyed::Replayed(body) => (StatusCode::OK, [("idempotent-replayed", "true")], Json(body)).into_response(),
+    }
+}
+
 /// The largest request body accepted (DESIGN §5).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 

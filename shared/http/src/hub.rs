@@ -40,9 +40,7 @@ impl Default for Hub {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use baton_domain::sync::lock;
 
 impl Hub {
     pub fn new(buffer: usize) -> Self {

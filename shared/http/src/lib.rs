@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use baton_domain::ErrorCode;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
-use baton_domain::ports::{ActionQueue, ActionStore, PlatformStateStore};
+use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore};
 use baton_domain::usecases::Submitter;
 use std::any::Any;
 use std::sync::Arc;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub submitter: Submitter,
     pub store: Arc<dyn ActionStore>,
     pub queue: Arc<dyn ActionQueue>,
+    /// Idempotency keys of requests that carry one.
+    pub keys: Arc<dyn IdempotencyStore>,
     /// The WebSocket hub, where this process holds the connections (the local runtime).
     pub hub: Option<Arc<Hub>>,
     /// What `GET /api/actions/health` reads.

@@ -1,17 +1,22 @@
 //! `GET /ws`: the WebSocket protocol of API Gateway's WebSocket API, served by the local
 //! runtime. Frames are `{"event","data","id","ts"}`; clients send `subscribe` and `ping`.
+//!
+//! Every send is bounded in time: a client that stops reading is disconnected within
+//! seconds (its TCP connection closed), and its task ends; it can never hold a worker.
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use baton_domain::events::{ClientMessage, EVENT_NAMES, parse_client_message, timestamp};
-use baton_domain::{ErrorCode, ErrorEnvelope};
+use baton_domain::ErrorCode;
+use baton_domain::events::{EVENT_NAMES, answer_client, reply_frame};
 use chrono::Utc;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,6 +24,8 @@ use crate::hub::Hub;
 
 /// Close code for a client dropped for falling behind (RFC 6455 1013: try again later).
 pub const CLOSE_TOO_SLOW: u16 = 1013;
+/// How long one frame may take to leave; longer, and the client counts as gone.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -38,29 +45,21 @@ pub async fn upgrade(
     }
 }
 
-fn frame(event: &str, data: Value) -> Message {
-    let now = Utc::now();
-    let text = json!({"event": event, "data": data, "id": format!("{event}:{}", now.timestamp_micros()), "ts": timestamp(now)});
-    Message::Text(Utf8Bytes::from(text.to_string()))
+fn text(frame: impl Into<Utf8Bytes>) -> Message {
+    Message::Text(frame.into())
 }
 
-fn reply(hub: &Hub, id: u64, text: &str) -> Message {
-    match parse_client_message(text) {
-        Ok(ClientMessage::Subscribe(sub)) => {
-            let data = json!({"events": sub.events, "platforms": sub.platforms});
-            hub.subscribe(id, sub);
-            frame("subscribed", data)
-        }
-        Ok(ClientMessage::Ping) => frame("pong", json!({})),
-        Err(field) => frame("error", json!(ErrorEnvelope::invalid(&[field]))),
-    }
+/// Sends one message within [`SEND_TIMEOUT`]; `false` when the client is gone or stuck.
+async fn send(sink: &mut SplitSink<WebSocket, Message>, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
 async fn serve(socket: WebSocket, hub: Arc<Hub>) {
     let mut reg = hub.register();
     let (mut sink, mut stream) = socket.split();
-    let hello = frame("connected", json!({"connectionId": reg.id.to_string(), "events": EVENT_NAMES}));
-    if sink.send(hello).await.is_err() {
+    let hello =
+        reply_frame("connected", json!({"connectionId": reg.id.to_string(), "events": EVENT_NAMES}), Utc::now());
+    if !send(&mut sink, text(hello)).await {
         hub.unregister(reg.id);
         return;
     }
@@ -70,20 +69,24 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
             reason = &mut reg.kicked => {
                 let reason = reason.unwrap_or_else(|_| "closing".into());
                 let close = CloseFrame { code: CLOSE_TOO_SLOW, reason: Utf8Bytes::from(reason) };
-                let _ = sink.send(Message::Close(Some(close))).await;
+                let _ = send(&mut sink, Message::Close(Some(close))).await;
                 break;
             }
             out = reg.frames.recv() => match out {
-                Some(text) => {
-                    if sink.send(Message::Text(Utf8Bytes::from(text.as_ref()))).await.is_err() {
+                Some(frame) => {
+                    if !send(&mut sink, text(frame.as_ref())).await {
                         break;
                     }
                 }
                 None => break,
             },
             incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    if sink.send(reply(&hub, reg.id, text.as_str())).await.is_err() {
+                Some(Ok(Message::Text(t))) => {
+                    let (subscription, reply) = answer_client(t.as_str(), Utc::now());
+                    if let Some(sub) = subscription {
+                        hub.subscribe(reg.id, sub);
+                    }
+                    if !send(&mut sink, text(reply)).await {
                         break;
                     }
                 }

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use base64::Engine;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::PlatformClient;
+use baton_domain::ports::{Pacer, PlatformClient};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::Method;
@@ -17,12 +17,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::google::{GoogleAuth, classify};
-use crate::request::{PreparedRequest, RawBody, inverse, url_with_segments as url, with_inverse};
+use crate::request::{Gathered, PreparedRequest, RawBody, inverse, url_with_segments as url, with_inverse};
 
 pub const DEFAULT_API_URL: &str = "https://www.googleapis.com/drive/v3";
 pub const DEFAULT_UPLOAD_URL: &str = "https://www.googleapis.com/upload/drive/v3";
 const FILE_FIELDS: &str = "id,name,mimeType,webViewLink,parents";
-const MAX_PAGES: usize = 50;
 
 pub struct DriveClient {
     http: reqwest::Client,
@@ -104,16 +103,22 @@ impl DriveClient {
         Ok(request.send(&self.http, "Drive", |s, h, b| classify(s, h, b, "Drive")).await?.body)
     }
 
-    /// Creates each permission; permanent failures are reported, transient ones returned.
+    /// Creates each permission, each request waiting for its token; permanent failures are
+    /// reported, transient ones returned. `first_paid`: the first request's token is taken.
     async fn grant(
         &self,
         file_id: &str,
         perms: &[Value],
         token: &SecretString,
         fail_fast: bool,
+        pacer: &dyn Pacer,
+        first_paid: bool,
     ) -> Result<Vec<Value>, PlatformError> {
         let mut out = Vec::new();
-        for p in perms {
+        for (n, p) in perms.iter().enumerate() {
+            if n > 0 || !first_paid {
+                pacer.before_call().await?;
+            }
             match self.send(&self.permission_request(file_id, p, token)).await {
                 Ok(created) => out.push(json!({"ok": true, "permission": created})),
                 Err(e) if fail_fast || e.code.is_retriable() && out.is_empty() => return Err(e),
@@ -132,7 +137,7 @@ impl PlatformClient for DriveClient {
         Platform::Drive
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
         let token = if action.dry_run { SecretString::from("") } else { self.auth.token().await? };
         let data = &action.data;
         let str_of = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -153,7 +158,7 @@ impl PlatformClient for DriveClient {
                 if !perms.is_empty() {
                     // The file exists now: a permission problem must not cause a second upload.
                     result["permissions"] = json!(
-                        self.grant(&id, &perms, &token, false)
+                        self.grant(&id, &perms, &token, false, pacer, false)
                             .await
                             .unwrap_or_else(|e| vec![json!({"ok": false, "errorCode": e.code, "error": e.message})])
                     );
@@ -169,7 +174,7 @@ impl PlatformClient for DriveClient {
                         .collect();
                     return Ok(json!({"dryRun": true, "requests": shown}));
                 }
-                Ok(json!({"fileId": file, "permissions": self.grant(&file, &perms, &token, true).await?}))
+                Ok(json!({"fileId": file, "permissions": self.grant(&file, &perms, &token, true, pacer, true).await?}))
             }
             Operation::DriveDeleteFile => {
                 let request = PreparedRequest::new(Method::DELETE, url(&self.api, &["files", &str_of("fileId")]))
@@ -189,9 +194,9 @@ impl PlatformClient for DriveClient {
                 }
                 let q = if q.is_empty() { "trashed = false".to_owned() } else { format!("({q}) and trashed = false") };
                 let fields = format!("nextPageToken,files({FILE_FIELDS})");
-                let mut files = Vec::new();
+                let mut files = Gathered::default();
                 let mut page_token: Option<String> = None;
-                for _ in 0..MAX_PAGES {
+                loop {
                     let mut params = vec![("q", q.as_str()), ("fields", fields.as_str()), ("pageSize", "100")];
                     if let Some(t) = &page_token {
                         params.push(("pageToken", t.as_str()));
@@ -201,14 +206,20 @@ impl PlatformClient for DriveClient {
                     if action.dry_run {
                         return Ok(request.describe());
                     }
-                    let page = self.send(&request).await?;
-                    files.extend(page.get("files").and_then(Value::as_array).cloned().unwrap_or_default());
+                    let mut page = self.send(&request).await?;
+                    let got =
+                        page.get_mut("files").and_then(Value::as_array_mut).map(std::mem::take).unwrap_or_default();
+                    let room = files.extend(got);
                     match page.get("nextPageToken").and_then(Value::as_str) {
-                        Some(t) => page_token = Some(t.to_owned()),
-                        None => return Ok(json!({"files": files, "count": files.len(), "complete": true})),
+                        Some(t) if room => {
+                            page_token = Some(t.to_owned());
+                            pacer.before_call().await?;
+                        }
+                        // Cut short inside a page: going on from that page's own token loses nothing.
+                        _ if !room => return Ok(files.result("files", page_token.as_deref(), false)),
+                        _ => return Ok(files.result("files", None, true)),
                     }
                 }
-                Ok(json!({"files": files, "count": files.len(), "complete": false}))
             }
             other => Err(PlatformError::new(
                 ErrorCode::ValidationError,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::PlatformClient;
+use baton_domain::ports::{Pacer, PlatformClient};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::header::HeaderMap;
@@ -10,15 +10,15 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::request::{PreparedRequest, code_for_status, credential, inverse, retry_after, with_inverse};
+use crate::request::{
+    Gathered, PreparedRequest, code_for_status, credential, inverse, retry_after, url_with_segments, with_inverse,
+};
 
 pub const DEFAULT_URL: &str = "https://api.notion.com";
 /// The API version Baton's requests are written against.
 pub const NOTION_VERSION: &str = "2022-06-28";
 /// Notion's largest page of query results.
 const PAGE_SIZE: u64 = 100;
-/// Pages read at most by one query action (10,000 rows): a result has to fit the store.
-const MAX_PAGES: usize = 100;
 
 pub struct NotionClient {
     http: reqwest::Client,
@@ -64,6 +64,10 @@ impl NotionClient {
         token: &SecretString,
     ) -> Result<PreparedRequest, PlatformError> {
         let str_of = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let (page_id, database_id) = (
+            data.get("page_id").and_then(Value::as_str).unwrap_or_default(),
+            data.get("database_id").and_then(Value::as_str).unwrap_or_default(),
+        );
         let (method, path, body) = match operation {
             Operation::NotionCreatePage => {
                 // The title property's id is always "title", whatever the database calls it.
@@ -72,16 +76,14 @@ impl NotionClient {
                     props.insert("title".into(), json!({"title": [{"text": {"content": str_of("title")}}]}));
                 }
                 let body = json!({"parent": {"database_id": str_of("database_id")}, "properties": properties});
-                (Method::POST, "/v1/pages".to_owned(), body)
+                (Method::POST, vec!["v1", "pages"], body)
             }
             Operation::NotionUpdatePage => {
                 let body = json!({"properties": data.get("properties").cloned().unwrap_or_else(|| json!({}))});
-                (Method::PATCH, format!("/v1/pages/{}", str_of("page_id")), body)
+                (Method::PATCH, vec!["v1", "pages", page_id], body)
             }
             // Notion has no hard delete: archiving moves the page to the trash.
-            Operation::NotionArchivePage => {
-                (Method::PATCH, format!("/v1/pages/{}", str_of("page_id")), json!({"archived": true}))
-            }
+            Operation::NotionArchivePage => (Method::PATCH, vec!["v1", "pages", page_id], json!({"archived": true})),
             Operation::NotionQueryDatabase => {
                 let mut body = serde_json::Map::new();
                 for key in ["filter", "sorts"] {
@@ -90,7 +92,7 @@ impl NotionClient {
                     }
                 }
                 body.insert("page_size".into(), json!(PAGE_SIZE));
-                (Method::POST, format!("/v1/databases/{}/query", str_of("database_id")), Value::Object(body))
+                (Method::POST, vec!["v1", "databases", database_id, "query"], Value::Object(body))
             }
             other => {
                 return Err(PlatformError::new(
@@ -99,7 +101,7 @@ impl NotionClient {
                 ));
             }
         };
-        Ok(PreparedRequest::new(method, format!("{}{path}", self.base))
+        Ok(PreparedRequest::new(method, url_with_segments(&self.base, &path))
             .bearer(token)
             .header("notion-version", NOTION_VERSION)
             .json(body))
@@ -112,7 +114,7 @@ impl PlatformClient for NotionClient {
         Platform::Notion
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
         let token = credential(
             self.token.as_ref(),
             action.dry_run,
@@ -123,7 +125,7 @@ impl PlatformClient for NotionClient {
             return Ok(request.describe());
         }
         match operation {
-            Operation::NotionQueryDatabase => self.query_all(request).await,
+            Operation::NotionQueryDatabase => self.query_all(request, pacer).await,
             Operation::NotionCreatePage => {
                 let page = request.send(&self.http, "Notion", classify).await?.body;
                 let id = page.get("id").cloned().unwrap_or(Value::Null);
@@ -135,23 +137,30 @@ impl PlatformClient for NotionClient {
 }
 
 impl NotionClient {
-    /// Follows `next_cursor` until `has_more` is false (or the page cap), gathering results.
-    async fn query_all(&self, first: PreparedRequest) -> Result<Value, PlatformError> {
-        let mut results = Vec::new();
+    /// Follows `next_cursor` until `has_more` is false, gathering results until they fill what
+    /// a result may keep (then `truncated`, with the cursor to go on from). Each page after
+    /// the first is paced by the platform's bucket.
+    async fn query_all(&self, first: PreparedRequest, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
+        let mut gathered = Gathered::default();
         let mut request = first;
-        for _ in 0..MAX_PAGES {
-            let page = request.send(&self.http, "Notion", classify).await?.body;
-            results.extend(page.get("results").and_then(Value::as_array).cloned().unwrap_or_default());
+        let mut this_page: Option<String> = None;
+        loop {
+            let mut page = request.send(&self.http, "Notion", classify).await?.body;
+            let results = page.get_mut("results").and_then(Value::as_array_mut).map(std::mem::take).unwrap_or_default();
+            let room = gathered.extend(results);
             let next = page.get("next_cursor").and_then(Value::as_str).filter(|_| page["has_more"] == true);
             match next {
-                Some(cursor) => {
+                Some(cursor) if room => {
                     let mut body = request.body.clone().unwrap_or_else(|| json!({}));
                     body["start_cursor"] = json!(cursor);
                     request.body = Some(body);
+                    this_page = Some(cursor.to_owned());
+                    pacer.before_call().await?;
                 }
-                None => return Ok(json!({"results": results, "count": results.len(), "complete": true})),
+                // Cut short inside a page: going on from that page's own cursor loses nothing.
+                _ if !room => return Ok(gathered.result("results", this_page.as_deref(), false)),
+                _ => return Ok(gathered.result("results", None, true)),
             }
         }
-        Ok(json!({"results": results, "count": results.len(), "complete": false}))
     }
 }

@@ -123,10 +123,20 @@ impl PreparedRequest {
         } else if let Some(body) = &self.body {
             req = req.body(body.to_string());
         }
-        let resp = req.send().await.map_err(|e| transport_error(platform, &e))?;
+        let mut resp = req.send().await.map_err(|e| transport_error(platform, &e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let text = resp.text().await.map_err(|e| transport_error(platform, &e))?;
+        let mut raw = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(platform, &e))? {
+            if raw.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(PlatformError::new(
+                    ErrorCode::ValidationError,
+                    format!("{platform}'s answer is larger than {} MiB; narrow the request", MAX_ANSWER_BYTES >> 20),
+                ));
+            }
+            raw.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
         let body =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if status.is_success() {
@@ -184,14 +194,62 @@ pub fn with_inverse(result: Value, inverse: Value) -> Value {
     Value::Object(obj)
 }
 
-/// `Retry-After` in seconds (the form Slack, Notion and Google send).
+/// `Retry-After` in seconds (the form Slack, Notion and Google send). Any size is read —
+/// `1e300`, `inf` — and clamped to the longest wait Baton honours (15 minutes).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let max = baton_domain::policy::MAX_RETRY_AFTER.as_secs_f64();
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .filter(|s| !s.is_nan() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(max)))
+}
+
+/// What a query keeps of its results: they must fit the stored result (64 KiB), and a huge
+/// database must not fill the function's memory. Beyond this the result says `truncated`.
+pub const QUERY_KEEP_BYTES: usize = 48 * 1024;
+
+/// The largest answer read from a platform; a bigger one is refused rather than buffered.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Gathers a query's items until [`QUERY_KEEP_BYTES`].
+#[derive(Default)]
+pub struct Gathered {
+    pub items: Vec<Value>,
+    bytes: usize,
+    pub truncated: bool,
+}
+
+impl Gathered {
+    /// Keeps what fits; `false` once full (stop paging).
+    pub fn extend(&mut self, items: impl IntoIterator<Item = Value>) -> bool {
+        for item in items {
+            let size = item.to_string().len();
+            if self.bytes + size > QUERY_KEEP_BYTES {
+                self.truncated = true;
+                return false;
+            }
+            self.bytes += size;
+            self.items.push(item);
+        }
+        true
+    }
+
+    /// `{<name>: [...], "count", "complete", "truncated", "nextCursor"?}`: the cursor to go on
+    /// from, when the query was cut short.
+    pub fn result(self, name: &str, next: Option<&str>, complete: bool) -> Value {
+        let mut out = json!({
+            "count": self.items.len(),
+            "complete": complete && !self.truncated,
+            "truncated": self.truncated,
+        });
+        out[name] = Value::Array(self.items);
+        if let Some(cursor) = next {
+            out["nextCursor"] = json!(cursor);
+        }
+        out
+    }
 }
 
 /// The status-code row of the error table, shared by every platform.
@@ -273,5 +331,9 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
         h.insert(RETRY_AFTER, "soon".parse().expect("header"));
         assert_eq!(retry_after(&h), None);
+        for huge in ["1e300", "inf", "99999999999999999999"] {
+            h.insert(RETRY_AFTER, huge.parse().expect("header"));
+            assert_eq!(retry_after(&h), Some(Duration::from_secs(900)), "{huge}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::PlatformClient;
+use baton_domain::ports::{Pacer, PlatformClient};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::Method;
@@ -73,7 +73,7 @@ impl PlatformClient for SheetsClient {
         Platform::Sheets
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, _: &dyn Pacer) -> Result<Value, PlatformError> {
         let token = if action.dry_run { SecretString::from("") } else { self.auth.token().await? };
         let request = self.prepare(operation, &action.data, &token)?;
         if action.dry_run {

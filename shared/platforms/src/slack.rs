@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::PlatformClient;
+use baton_domain::ports::{Pacer, PlatformClient};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::header::HeaderMap;
@@ -143,7 +143,7 @@ impl PlatformClient for SlackClient {
         Platform::Slack
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, _: &dyn Pacer) -> Result<Value, PlatformError> {
         let token = credential(
             self.token.as_ref(),
             action.dry_run,

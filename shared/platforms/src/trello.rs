@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::PlatformClient;
+use baton_domain::ports::{Pacer, PlatformClient};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::header::HeaderMap;
@@ -14,7 +14,9 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::request::{PreparedRequest, code_for_status, credential, inverse, retry_after, with_inverse};
+use crate::request::{
+    Gathered, PreparedRequest, code_for_status, credential, inverse, retry_after, url_with_segments, with_inverse,
+};
 
 pub const DEFAULT_URL: &str = "https://api.trello.com/1";
 
@@ -75,8 +77,10 @@ impl TrelloClient {
         Self { http, base: base.into().trim_end_matches('/').to_owned(), key, token }
     }
 
-    fn request(&self, method: Method, path: &str, auth: &SecretString) -> PreparedRequest {
-        PreparedRequest::new(method, format!("{}{path}", self.base)).secret_header("authorization", auth.clone())
+    /// A request to `{base}/{segments...}`, each segment percent-encoded as one.
+    fn request(&self, method: Method, segments: &[&str], auth: &SecretString) -> PreparedRequest {
+        PreparedRequest::new(method, url_with_segments(&self.base, segments))
+            .secret_header("authorization", auth.clone())
     }
 
     fn auth(&self, dry_run: bool) -> Result<SecretString, PlatformError> {
@@ -90,7 +94,13 @@ impl TrelloClient {
         )))
     }
 
-    async fn bulk_delete(&self, action: &Action, auth: &SecretString) -> Result<Value, PlatformError> {
+    /// Deletes each card in turn; every request after the first waits for its token.
+    async fn bulk_delete(
+        &self,
+        action: &Action,
+        auth: &SecretString,
+        pacer: &dyn Pacer,
+    ) -> Result<Value, PlatformError> {
         let ids: Vec<&str> = action
             .data
             .get("cardIds")
@@ -98,14 +108,17 @@ impl TrelloClient {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let requests: Vec<(&str, PreparedRequest)> =
-            ids.iter().map(|id| (*id, self.request(Method::DELETE, &format!("/cards/{id}"), auth))).collect();
+            ids.iter().map(|id| (*id, self.request(Method::DELETE, &["cards", id], auth))).collect();
         if action.dry_run {
             let shown: Vec<Value> = requests.iter().map(|(_, r)| r.describe()["request"].clone()).collect();
             return Ok(json!({"dryRun": true, "requests": shown}));
         }
         let mut results = Vec::with_capacity(requests.len());
         let mut first_permanent: Option<PlatformError> = None;
-        for (id, request) in requests {
+        for (n, (id, request)) in requests.into_iter().enumerate() {
+            if n > 0 {
+                pacer.before_call().await?;
+            }
             match request.send(&self.http, "Trello", classify).await {
                 Ok(_) => results.push(json!({"cardId": id, "deleted": true})),
                 // Already gone (deleted by an earlier attempt of this action, or by hand).
@@ -141,22 +154,20 @@ impl PlatformClient for TrelloClient {
         Platform::Trello
     }
 
-    async fn execute(&self, action: &Action, operation: Operation) -> Result<Value, PlatformError> {
+    async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
         let auth = self.auth(action.dry_run)?;
         let data = &action.data;
         let id_of = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
         let request = match operation {
             Operation::TrelloCreateCard => {
-                self.request(Method::POST, "/cards", &auth).json(Value::Object(card_fields(data)))
+                self.request(Method::POST, &["cards"], &auth).json(Value::Object(card_fields(data)))
             }
-            Operation::TrelloUpdateCard | Operation::TrelloMoveCard => self
-                .request(Method::PUT, &format!("/cards/{}", id_of("cardId")), &auth)
-                .json(Value::Object(card_fields(data))),
-            Operation::TrelloDeleteCard => self.request(Method::DELETE, &format!("/cards/{}", id_of("cardId")), &auth),
-            Operation::TrelloListCards => {
-                self.request(Method::GET, &format!("/lists/{}/cards", id_of("listId")), &auth)
+            Operation::TrelloUpdateCard | Operation::TrelloMoveCard => {
+                self.request(Method::PUT, &["cards", &id_of("cardId")], &auth).json(Value::Object(card_fields(data)))
             }
-            Operation::TrelloBulkDelete => return self.bulk_delete(action, &auth).await,
+            Operation::TrelloDeleteCard => self.request(Method::DELETE, &["cards", &id_of("cardId")], &auth),
+            Operation::TrelloListCards => self.request(Method::GET, &["lists", &id_of("listId"), "cards"], &auth),
+            Operation::TrelloBulkDelete => return self.bulk_delete(action, &auth, pacer).await,
             other => {
                 return Err(PlatformError::new(
                     ErrorCode::ValidationError,
@@ -173,7 +184,15 @@ impl PlatformClient for TrelloClient {
                 let card = body.get("id").cloned().unwrap_or(Value::Null);
                 with_inverse(body, inverse("trello", "delete", json!({"cardId": card})))
             }
-            Operation::TrelloListCards => json!({"cards": body}),
+            Operation::TrelloListCards => {
+                let mut kept = Gathered::default();
+                let all = match body {
+                    Value::Array(cards) => cards,
+                    other => vec![other],
+                };
+                let complete = kept.extend(all);
+                kept.result("cards", None, complete)
+            }
             _ => body,
         })
     }

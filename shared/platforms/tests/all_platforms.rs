@@ -39,6 +39,8 @@ struct Apis {
     server: MockServer,
     public_key: Vec<u8>,
     registry: PlatformRegistry,
+    /// Counts the requests each attempt made after its first.
+    pacer: common::CountingPacer,
 }
 
 async fn apis() -> Apis {
@@ -61,12 +63,12 @@ async fn apis() -> Apis {
     ]
     .into();
     let registry = PlatformSettings::from_lookup(|k| env.get(k).cloned()).registry();
-    Apis { server, public_key, registry }
+    Apis { server, public_key, registry, pacer: common::CountingPacer::default() }
 }
 
 impl Apis {
     async fn run(&self, a: &Action) -> Result<Value, baton_domain::PlatformError> {
-        self.registry.get(a.platform).expect("client").execute(a, op(a)).await
+        self.registry.get(a.platform).expect("client").execute(a, op(a), &self.pacer).await
     }
 
     /// A token endpoint that checks the signed assertion and counts exchanges.
@@ -190,6 +192,7 @@ async fn trello_bulk_delete_reports_each_card_and_treats_already_gone_as_done() 
     let result = apis.run(&a).await.expect("bulk");
     let cards = result["cards"].as_array().expect("cards");
     assert_eq!(cards.len(), 3);
+    assert_eq!(apis.pacer.count(), 2, "three requests: two more tokens after the admission's");
     assert_eq!(cards[1], json!({"cardId": "card-2", "deleted": true, "alreadyGone": true}));
 
     Mock::given(method("DELETE"))
@@ -244,6 +247,40 @@ async fn notion_archive_and_query_follow_the_api_and_paginate() {
         .expect("query");
     assert_eq!(q["results"], json!([{"id": "p1"}, {"id": "p2"}]));
     assert_eq!(q["complete"], true);
+    assert_eq!(apis.pacer.count(), 1, "the second page took a token");
+}
+
+#[tokio::test]
+async fn a_huge_query_keeps_what_a_result_may_hold_and_says_it_is_truncated() {
+    let apis = apis().await;
+    let row = |i: usize| json!({"id": format!("p{i}"), "properties": {"Name": "x".repeat(900)}});
+    Mock::given(method("POST"))
+        .and(path("/notion/v1/databases/db-big/query"))
+        .respond_with(move |_: &wiremock::Request| {
+            ResponseTemplate::new(200).set_body_json(
+                json!({"results": (0..100).map(row).collect::<Vec<_>>(), "has_more": true, "next_cursor": "more"}),
+            )
+        })
+        .mount(&apis.server)
+        .await;
+    let q = apis.run(&action("notion", "query", json!({"database_id": "db-big"}))).await.expect("query");
+    assert_eq!((q["truncated"].clone(), q["complete"].clone()), (json!(true), json!(false)));
+    let kept = q["results"].as_array().expect("results").len();
+    assert!(kept > 10 && kept < 100, "{kept}");
+    assert_eq!(q["count"], kept);
+    assert!(q.to_string().len() < baton_domain::model::MAX_STORED_RESULT_BYTES, "fits a stored result");
+    assert_eq!(apis.server.received_requests().await.map_or(0, |r| r.len()), 1, "no page read past the cap");
+
+    let cards: Vec<Value> =
+        (0..2000).map(|i| json!({"id": format!("c{i}"), "name": "card name", "desc": "d".repeat(200)})).collect();
+    Mock::given(method("GET"))
+        .and(path("/trello/1/lists/list-big/cards"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(cards)))
+        .mount(&apis.server)
+        .await;
+    let listed = apis.run(&action("trello", "query", json!({"listId": "list-big"}))).await.expect("list");
+    assert_eq!(listed["truncated"], true);
+    assert!(listed.to_string().len() < baton_domain::model::MAX_STORED_RESULT_BYTES);
 }
 
 fn body_partial(v: Value) -> wiremock::matchers::BodyPartialJsonMatcher {
@@ -544,4 +581,73 @@ async fn a_dry_run_of_every_operation_shows_the_request_and_sends_nothing() {
     }
     // The uploaded file's bytes are not echoed either.
     assert!(apis.server.received_requests().await.unwrap_or_default().is_empty(), "a dry run sends nothing");
+}
+
+/// Every operation, with ids that must travel as exactly one path segment: each request's
+/// path is the operation's template with the ids filled in, percent-encoded where needed.
+#[tokio::test]
+async fn every_request_path_is_the_operations_template_with_one_segment_per_id() {
+    let apis = apis().await;
+    apis.token_endpoint().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "id": "x", "channel": "C", "ts": "1"})),
+        )
+        .mount(&apis.server)
+        .await;
+    let cases: Vec<(&str, &str, Value, &str)> = vec![
+        ("notion", "create", json!({"database_id": "db-1", "title": "t"}), "/notion/v1/pages"),
+        ("notion", "update", json!({"page_id": "page_1", "properties": {}}), "/notion/v1/pages/page_1"),
+        ("notion", "delete", json!({"page_id": "page-1"}), "/notion/v1/pages/page-1"),
+        ("notion", "query", json!({"database_id": "db-1"}), "/notion/v1/databases/db-1/query"),
+        ("trello", "create", json!({"name": "n", "listId": "list-1"}), "/trello/1/cards"),
+        ("trello", "update", json!({"cardId": "card-1", "name": "n"}), "/trello/1/cards/card-1"),
+        ("trello", "update", json!({"cardId": "card-1", "listId": "list-2"}), "/trello/1/cards/card-1"),
+        ("trello", "delete", json!({"cardId": "card-1"}), "/trello/1/cards/card-1"),
+        ("trello", "delete", json!({"cardIds": ["card-9"]}), "/trello/1/cards/card-9"),
+        ("trello", "query", json!({"listId": "list-1"}), "/trello/1/lists/list-1/cards"),
+        ("drive", "delete", json!({"fileId": "file-1"}), "/drive/v3/files/file-1"),
+        (
+            "drive",
+            "update",
+            json!({"fileId": "file-1", "permissions": [{"type": "anyone", "role": "reader"}]}),
+            "/drive/v3/files/file-1/permissions",
+        ),
+        ("drive", "query", json!({"folderId": "folder-1"}), "/drive/v3/files"),
+        (
+            "sheets",
+            "query",
+            json!({"spreadsheetId": "sheet-1", "range": "My Sheet!A1:B2"}),
+            "/sheets/v4/spreadsheets/sheet-1/values/My%20Sheet!A1:B2",
+        ),
+        (
+            "sheets",
+            "delete",
+            json!({"spreadsheetId": "sheet-1", "range": "a/b?c#d!A1"}),
+            "/sheets/v4/spreadsheets/sheet-1/values/a%2Fb%3Fc%23d!A1:clear",
+        ),
+        (
+            "sheets",
+            "update",
+            json!({"spreadsheetId": "sheet-1", "range": "A1", "value": 1}),
+            "/sheets/v4/spreadsheets/sheet-1/values/A1",
+        ),
+        (
+            "sheets",
+            "log",
+            json!({"spreadsheetId": "sheet-1", "range": "A:E", "values": [[1]]}),
+            "/sheets/v4/spreadsheets/sheet-1/values/A:E:append",
+        ),
+    ];
+    for (platform, ty, data, expected) in cases {
+        let before = apis.server.received_requests().await.map_or(0, |r| r.len());
+        apis.run(&action(platform, ty, data.clone())).await.unwrap_or_else(|e| panic!("{platform} {ty}: {e:?}"));
+        let requests = apis.server.received_requests().await.unwrap_or_default();
+        let sent: Vec<String> = requests[before..]
+            .iter()
+            .filter(|r| !r.url.path().ends_with("/token"))
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(sent.first().map(String::as_str), Some(expected), "{platform} {ty} {data}: {sent:?}");
+    }
 }

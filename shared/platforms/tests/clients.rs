@@ -5,6 +5,7 @@ mod common;
 
 use baton_domain::ErrorCode;
 use baton_domain::ports::PlatformClient;
+use baton_domain::ports::Unpaced;
 use baton_domain::validation::Operation;
 use baton_platforms::notion::NotionClient;
 use baton_platforms::request::http_client;
@@ -42,9 +43,9 @@ async fn slack_update_and_delete_send_their_documented_requests() {
     }
     let client = slack(&server);
     let update = action("slack", "update", json!({"channel": "C1", "ts": "1.2", "text": "edited"}));
-    client.execute(&update, Operation::SlackUpdateMessage).await.expect("updated");
+    client.execute(&update, Operation::SlackUpdateMessage, &Unpaced).await.expect("updated");
     let delete = action("slack", "delete", json!({"channel": "C1", "ts": "1.2"}));
-    client.execute(&delete, Operation::SlackDeleteMessage).await.expect("deleted");
+    client.execute(&delete, Operation::SlackDeleteMessage, &Unpaced).await.expect("deleted");
 }
 
 #[tokio::test]
@@ -63,7 +64,7 @@ async fn slack_ok_false_answers_map_to_contract_codes() {
             .mount(&server)
             .await;
         let a = action("slack", "notify", json!({"channel": "#a", "text": "t"}));
-        let err = slack(&server).execute(&a, Operation::SlackPostMessage).await.expect_err(error);
+        let err = slack(&server).execute(&a, Operation::SlackPostMessage, &Unpaced).await.expect_err(error);
         assert_eq!(err.code, code, "{error}");
         assert!(err.message.contains(error));
     }
@@ -92,14 +93,18 @@ async fn http_statuses_map_to_contract_codes_with_retry_after() {
             .mount(&server)
             .await;
         let a = action("notion", "create", json!({"database_id": "d", "title": "t"}));
-        let err = notion(&server).execute(&a, Operation::NotionCreatePage).await.expect_err("error");
+        let err = notion(&server).execute(&a, Operation::NotionCreatePage, &Unpaced).await.expect_err("error");
         assert_eq!(err.code, code, "HTTP {status}");
         assert_eq!(err.retry_after, Some(Duration::from_secs(3)));
         // The same status without Notion's own code word still maps by the status row.
         let plain = MockServer::start().await;
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(status)).mount(&plain).await;
         let err = slack(&plain)
-            .execute(&action("slack", "notify", json!({"channel": "#a", "text": "t"})), Operation::SlackPostMessage)
+            .execute(
+                &action("slack", "notify", json!({"channel": "#a", "text": "t"})),
+                Operation::SlackPostMessage,
+                &Unpaced,
+            )
             .await
             .expect_err("error");
         assert_eq!(err.code, code, "Slack HTTP {status}");
@@ -122,7 +127,7 @@ async fn notion_update_patches_the_page_properties() {
         "update",
         json!({"page_id": "page-1", "properties": {"Status": {"select": {"name": "Done"}}}}),
     );
-    let result = notion(&server).execute(&a, Operation::NotionUpdatePage).await.expect("updated");
+    let result = notion(&server).execute(&a, Operation::NotionUpdatePage, &Unpaced).await.expect("updated");
     assert_eq!(result["id"], "page-1");
 }
 
@@ -132,7 +137,7 @@ async fn an_unreachable_platform_is_a_network_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let client = SlackClient::new(http_client(), format!("http://127.0.0.1:{port}/api"), Some(SecretString::from("x")));
     let a = action("slack", "notify", json!({"channel": "#a", "text": "t"}));
-    let err = client.execute(&a, Operation::SlackPostMessage).await.expect_err("refused");
+    let err = client.execute(&a, Operation::SlackPostMessage, &Unpaced).await.expect_err("refused");
     assert_eq!(err.code, ErrorCode::NetworkError);
 }
 
@@ -141,11 +146,11 @@ async fn missing_credentials_name_the_variable_and_dry_runs_need_none() {
     let server = MockServer::start().await;
     let client = SlackClient::new(http_client(), server.uri(), None);
     let mut a = action("slack", "notify", json!({"channel": "#a", "text": "t"}));
-    let err = client.execute(&a, Operation::SlackPostMessage).await.expect_err("no token");
+    let err = client.execute(&a, Operation::SlackPostMessage, &Unpaced).await.expect_err("no token");
     assert_eq!(err.code, ErrorCode::AuthError);
     assert!(err.message.contains("SLACK_BOT_TOKEN"));
     a.dry_run = true;
-    let described = client.execute(&a, Operation::SlackPostMessage).await.expect("dry run");
+    let described = client.execute(&a, Operation::SlackPostMessage, &Unpaced).await.expect("dry run");
     assert_eq!(described["request"]["body"], json!({"channel": "#a", "text": "t"}));
     assert!(server.received_requests().await.unwrap_or_default().is_empty());
 }

@@ -12,3 +12,23 @@ pub fn action(platform: &str, ty: &str, data: Value) -> Action {
     }))
     .expect("action")
 }
+
+#[allow(dead_code)] // not every test binary paces
+/// A pacer that counts the requests it was asked about (every request after an attempt's first).
+#[derive(Default)]
+pub struct CountingPacer(pub std::sync::atomic::AtomicUsize);
+
+#[allow(dead_code)]
+impl CountingPacer {
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl baton_domain::ports::Pacer for CountingPacer {
+    async fn before_call(&self) -> Result<(), baton_domain::PlatformError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}

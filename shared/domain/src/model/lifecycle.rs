@@ -1,265 +1,14 @@
-//! The action model: the contract's Action schema plus Baton's lifecycle.
+//! The action's transitions: pure functions from one image to the next, each refusing a
+//! state it does not allow. The store writes the result pinned to the version it came from.
 //!
-//! Pure data and pure transitions. Nothing here talks to a store, a queue or a network;
-//! it must not import any adapter crate.
+//! Pure; must not import any adapter crate.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 use std::time::Duration;
 
+use super::*;
 use crate::error::ErrorCode;
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// Parses the wire spelling; `None` for anything else.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            /// The allowed spellings, for error messages.
-            pub fn allowed() -> String {
-                [$($text),+].join(", ")
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(
-    /// What an action does (the contract's `ActionType`).
-    ActionType {
-        Create => "create",
-        Update => "update",
-        Delete => "delete",
-        Notify => "notify",
-        File => "file",
-        Log => "log",
-        Query => "query",
-        Approve => "approve",
-    }
-);
-
-string_enum!(
-    /// The platform an action targets.
-    Platform {
-        Notion => "notion",
-        Trello => "trello",
-        Slack => "slack",
-        Drive => "drive",
-        Sheets => "sheets",
-    }
-);
-
-string_enum!(
-    /// Execution priority. Declared from most to least urgent, so `Ord` sorts critical first.
-    Priority {
-        Critical => "critical",
-        High => "high",
-        Normal => "normal",
-        Low => "low",
-    }
-);
-
-string_enum!(
-    /// Where an action is in its life.
-    ///
-    /// `queued → executing → (retrying → executing)* → success | failed`, and `cancelled`.
-    /// `pending_approval`, `rejected` and `expired` belong to the approvals flow.
-    Status {
-        PendingApproval => "pending_approval",
-        Queued => "queued",
-        Executing => "executing",
-        Retrying => "retrying",
-        Success => "success",
-        Failed => "failed",
-        Cancelled => "cancelled",
-        Rejected => "rejected",
-        Expired => "expired",
-    }
-);
-
-impl Priority {
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl Status {
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Success | Status::Failed | Status::Cancelled | Status::Rejected | Status::Expired)
-    }
-
-    /// Waiting for a worker (first attempt or a retry).
-    pub fn is_runnable(self) -> bool {
-        matches!(self, Status::Queued | Status::Retrying)
-    }
-
-    /// The contract's coarse view used by the dashboard (`pending | executing | success | failed`).
-    pub fn contract_view(self) -> &'static str {
-        match self {
-            Status::PendingApproval | Status::Queued | Status::Retrying => "pending",
-            Status::Executing => "executing",
-            Status::Success => "success",
-            Status::Failed | Status::Cancelled | Status::Rejected | Status::Expired => "failed",
-        }
-    }
-}
-
-/// Retry settings; every field falls back to the contract's default.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetryConfig {
-    pub max_retries: u32,
-    /// Milliseconds.
-    pub initial_delay: u64,
-    pub backoff_multiplier: f64,
-    /// Milliseconds.
-    pub max_delay: u64,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        Self { max_retries: 3, initial_delay: 1_000, backoff_multiplier: 2.0, max_delay: 30_000 }
-    }
-}
-
-/// The default execution timeout of an action (the contract's `timeout`, in ms).
-pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
-
-/// The last error an action met, in the contract's vocabulary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub retriable: bool,
-}
-
-/// An action as Baton stores it: the contract's fields, then its lifecycle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Action {
-    // --- the contract's Action schema ---
-    pub id: String,
-    #[serde(rename = "type")]
-    pub action_type: ActionType,
-    pub platform: Platform,
-    pub priority: Priority,
-    #[serde(default)]
-    pub requires_approval: bool,
-    pub data: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Execution timeout in ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_config: Option<RetryConfig>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Build the platform request and store it instead of sending it.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub dry_run: bool,
-    /// Another action to run if this one fails for good (queued by a later issue's flow).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<Value>,
-    /// This action is the fallback of that one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_of: Option<String>,
-    /// The fallback queued when this action failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_action_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
-    /// The submitter's `context`, kept for debugging.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<Value>,
-
-    // --- lifecycle ---
-    pub status: Status,
-    /// Incremented by every write; the store's conditional writes are pinned to it.
-    pub version: u64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Position and estimate given when the action was accepted.
-    pub queue_position: u64,
-    pub estimated_wait: u64,
-    /// Earliest time a worker should pick it up (set by a retry's backoff).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_until: Option<DateTime<Utc>>,
-    /// Start of the first attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_started_at: Option<DateTime<Utc>>,
-    /// Start of the current (or last) attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<DateTime<Utc>>,
-    /// Attempts started so far.
-    #[serde(default)]
-    pub attempts: u32,
-    /// Retries scheduled so far (attempts after the first that a failure caused).
-    #[serde(default)]
-    pub retries: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub result_truncated: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ActionError>,
-    /// Duration of the attempt that ended the action, ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution_time: Option<u64>,
-    /// Time from acceptance to the first attempt, ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_time: Option<u64>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-/// Results larger than this are stored truncated (DESIGN §5).
-pub const MAX_STORED_RESULT_BYTES: usize = 64 * 1024;
-
-/// Why a transition was refused: the action is not in a state that allows it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("action {id} is {status}, which does not allow {wanted}")]
-pub struct TransitionRefused {
-    pub id: String,
-    pub status: Status,
-    pub wanted: &'static str,
-}
 
 fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
     (to - from).num_milliseconds().max(0) as u64
@@ -308,6 +57,10 @@ impl Action {
             completed_at: None,
             attempts: 0,
             retries: 0,
+            interrupted: 0,
+            slot: None,
+            fallback_pending: false,
+            redriven_at: None,
             result: None,
             result_truncated: false,
             error: None,
@@ -345,12 +98,23 @@ impl Action {
         }
     }
 
-    /// `queued | retrying | expired executing → executing`, owned by `worker` until the lease ends.
+    /// Whether this action's attempts were cut short too often to try again.
+    pub fn interruptions_exhausted(&self, now: DateTime<Utc>) -> bool {
+        let taking_over = self.status == Status::Executing && self.can_lease(now);
+        self.interrupted + u32::from(taking_over) > MAX_INTERRUPTED
+    }
+
+    /// `queued | retrying | expired executing → executing`, owned by `worker` until the lease
+    /// ends. Taking over an expired lease counts the attempt it replaces as interrupted. A
+    /// reserved slot is used up by the lease.
     pub fn lease(&self, worker: &str, now: DateTime<Utc>, lease: Duration) -> Result<Action, TransitionRefused> {
         if !self.can_lease(now) {
             return Err(self.refuse("lease"));
         }
         let mut next = self.bumped(now);
+        if self.status == Status::Executing {
+            next.interrupted = self.interrupted + 1;
+        }
         next.status = Status::Executing;
         next.worker_id = Some(worker.to_owned());
         next.lease_until = Some(now + lease);
@@ -359,6 +123,43 @@ impl Action {
         next.queue_time = Some(millis_between(self.created_at, next.first_started_at.unwrap_or(now)));
         next.attempts = self.attempts + 1;
         next.not_before = None;
+        next.slot = None;
+        Ok(next)
+    }
+
+    /// A waiting action (`queued | retrying`) books a slot of its platform's bucket and sleeps
+    /// until then. Its status does not change, so waiting is silent.
+    pub fn reserve(&self, slot: Slot, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if !self.status.is_runnable() {
+            return Err(self.refuse("a reservation"));
+        }
+        let mut next = self.bumped(now);
+        next.not_before = Some(slot.at);
+        next.slot = Some(slot);
+        Ok(next)
+    }
+
+    /// The lease was taken but the platform may not be called yet (its probe was taken by
+    /// another worker, or the token went to someone else first): back to `queued` until
+    /// `until`, as if this lease had never been — `before` is the image the lease replaced.
+    pub fn defer(
+        &self,
+        worker: &str,
+        before: &Action,
+        until: DateTime<Utc>,
+        slot: Option<Slot>,
+        now: DateTime<Utc>,
+    ) -> Result<Action, TransitionRefused> {
+        self.require_owned_by(worker, "deferral")?;
+        let mut next = before.clone();
+        next.version = self.version + 1;
+        next.updated_at = now;
+        next.status = Status::Queued;
+        next.interrupted = self.interrupted;
+        next.worker_id = None;
+        next.lease_until = None;
+        next.not_before = Some(until);
+        next.slot = slot;
         Ok(next)
     }
 
@@ -378,6 +179,8 @@ impl Action {
         let mut next = self.bumped(now);
         next.lease_until = None;
         next.completed_at = Some(now);
+        next.not_before = None;
+        next.slot = None;
         next.execution_time = self.started_at.map(|s| millis_between(s, now));
         next
     }
@@ -394,12 +197,41 @@ impl Action {
         Ok(next)
     }
 
-    /// `executing → failed` for good.
+    /// `executing → failed` for good. With a fallback, the failure names it (its id is
+    /// derived from this one's) and stays pending until it is known to be submitted.
     pub fn fail(&self, worker: &str, error: ActionError, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
         self.require_owned_by(worker, "failure")?;
         let mut next = self.finish(now);
         next.status = Status::Failed;
         next.error = Some(error);
+        next.name_fallback();
+        Ok(next)
+    }
+
+    /// The id this action's fallback is submitted under: derived, so a repeated attempt finds
+    /// it there already.
+    pub fn fallback_id(&self) -> String {
+        if self.id.len() <= 110 {
+            format!("{}-fallback", self.id)
+        } else {
+            format!("fallback-{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, self.id.as_bytes()))
+        }
+    }
+
+    fn name_fallback(&mut self) {
+        if self.fallback.is_some() {
+            self.fallback_action_id = Some(self.fallback_id());
+            self.fallback_pending = true;
+        }
+    }
+
+    /// The fallback named by the failure is submitted: the action leaves the pending index.
+    pub fn fallback_settled(&self, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if !self.status.is_terminal() || !self.fallback_pending {
+            return Err(self.refuse("settling a fallback"));
+        }
+        let mut next = self.bumped(now);
+        next.fallback_pending = false;
         Ok(next)
     }
 
@@ -424,13 +256,15 @@ impl Action {
     }
 
     /// `executing → retrying` for an attempt whose worker is known to be gone (a restart of
-    /// the local runtime). Not counted as a retry: the platform never reported a failure.
+    /// the local runtime). Not counted as a retry: the platform never reported a failure; it
+    /// counts as interrupted.
     pub fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
         if self.status != Status::Executing {
             return Err(self.refuse("recovery"));
         }
         let mut next = self.bumped(now);
         next.status = Status::Retrying;
+        next.interrupted = self.interrupted + 1;
         next.lease_until = None;
         next.worker_id = None;
         next.not_before = Some(now);
@@ -448,11 +282,35 @@ impl Action {
         if !self.status.is_runnable() {
             return Err(self.refuse("giving up"));
         }
-        let mut next = self.bumped(now);
+        let mut next = self.finish(now);
+        next.execution_time = None;
         next.status = Status::Failed;
-        next.completed_at = Some(now);
-        next.not_before = None;
         next.error = Some(error);
+        next.name_fallback();
+        Ok(next)
+    }
+
+    /// Fails an action whose attempts were cut short more than [`MAX_INTERRUPTED`] times (a
+    /// crash, a killed sandbox or an out-of-memory kill each time): it is not tried again.
+    pub fn exhaust(&self, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if !self.can_lease(now) {
+            return Err(self.refuse("giving up"));
+        }
+        let mut next = self.finish(now);
+        next.execution_time = None;
+        next.worker_id = None;
+        next.status = Status::Failed;
+        next.interrupted = self.interrupted + u32::from(self.status == Status::Executing);
+        next.error = Some(ActionError {
+            code: ErrorCode::UnknownError,
+            message: format!(
+                "gave up: {} attempts were cut short (a crash, a timeout of the worker or an out-of-memory kill); \
+                 not run again",
+                next.interrupted
+            ),
+            retriable: false,
+        });
+        next.name_fallback();
         Ok(next)
     }
 
@@ -479,14 +337,6 @@ fn cap_result(result: Value) -> (Value, bool) {
         end -= 1;
     }
     (serde_json::json!({ "truncated": true, "bytes": text.len(), "prefix": &text[..end] }), true)
-}
-
-/// What travels on a queue: "work on action X" — never the action itself (the table is the truth).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkItem {
-    pub action_id: String,
-    pub priority: Priority,
 }
 
 #[cfg(test)]
@@ -552,5 +402,66 @@ mod tests {
         let mut all = vec![Priority::Low, Priority::Critical, Priority::Normal, Priority::High];
         all.sort();
         assert_eq!(all, Priority::ALL.to_vec());
+    }
+
+    #[test]
+    fn taking_over_an_expired_lease_counts_an_interruption_and_too_many_end_the_action() {
+        let now = Utc::now();
+        let mut a = sample(now);
+        let lease = Duration::from_secs(1);
+        let mut t = now;
+        for n in 0..=MAX_INTERRUPTED {
+            assert!(!a.interruptions_exhausted(t), "attempt {n}");
+            a = a.lease(&format!("w{n}"), t, lease).expect("lease");
+            t += Duration::from_secs(2);
+        }
+        assert_eq!(a.interrupted, MAX_INTERRUPTED);
+        assert!(a.interruptions_exhausted(t), "the next takeover would be one too many");
+        let failed = a.exhaust(t).expect("exhausted");
+        assert_eq!(failed.status, Status::Failed);
+        assert_eq!(failed.interrupted, MAX_INTERRUPTED + 1);
+        let err = failed.error.expect("error");
+        assert_eq!((err.code, err.retriable), (ErrorCode::UnknownError, false));
+        assert!(err.message.contains("cut short"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_reservation_is_silent_and_the_lease_uses_it_up() {
+        let now = Utc::now();
+        let queued = sample(now);
+        let slot = Slot { key: "slack#channel:#ops".into(), at: now + Duration::from_secs(3) };
+        let waiting = queued.reserve(slot.clone(), now).expect("reserve");
+        assert_eq!((waiting.status, waiting.ready_at()), (Status::Queued, slot.at));
+        assert_eq!(waiting.slot.as_ref(), Some(&slot));
+        let leased = waiting.lease("w", slot.at, Duration::from_secs(30)).expect("lease");
+        assert!(leased.slot.is_none());
+    }
+
+    #[test]
+    fn a_deferral_undoes_the_lease() {
+        let now = Utc::now();
+        let queued = sample(now);
+        let leased = queued.lease("w", now, Duration::from_secs(30)).expect("lease");
+        let later = now + Duration::from_secs(2);
+        let back = leased.defer("w", &queued, later, None, now).expect("defer");
+        assert_eq!((back.status, back.attempts, back.version), (Status::Queued, 0, 3));
+        assert_eq!((back.started_at, back.first_started_at, back.worker_id.as_deref()), (None, None, None));
+        assert_eq!(back.ready_at(), later);
+        assert!(leased.defer("other", &queued, later, None, now).is_err(), "only the owner defers");
+    }
+
+    #[test]
+    fn a_failure_with_a_fallback_names_it_and_stays_pending_until_settled() {
+        let now = Utc::now();
+        let mut a = sample(now);
+        a.fallback = Some(json!({"type": "notify"}));
+        let leased = a.lease("w", now, Duration::from_secs(30)).expect("lease");
+        let err = ActionError { code: ErrorCode::NotFound, message: "gone".into(), retriable: false };
+        let failed = leased.fail("w", err, now).expect("fail");
+        assert_eq!(failed.fallback_action_id.as_deref(), Some("a-1-fallback"));
+        assert!(failed.fallback_pending);
+        let settled = failed.fallback_settled(now).expect("settle");
+        assert!(!settled.fallback_pending);
+        assert!(settled.fallback_settled(now).is_err());
     }
 }

@@ -1,0 +1,262 @@
+//! The ONE pure function that derives action events from an action's change.
+//!
+//! Events are never emitted by hand: the local change feed (old/new image of each
+//! conditional write) and, on AWS, DynamoDB Streams both call [`derive_events`].
+//! Pure; must not import any adapter crate.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{Action, Status};
+
+fn action_event(name: &str, new: &Action, data: Value) -> Event {
+    Event {
+        event: name.to_owned(),
+        data,
+        id: format!("{}:{}:{}", new.id, new.version, name),
+        ts: timestamp(new.updated_at),
+        platform: Some(new.platform),
+    }
+}
+
+/// The `metadata` the contract attaches to completion events: what the submitter told us.
+fn metadata(a: &Action) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("priority".into(), json!(a.priority));
+    if let Some(v) = &a.correlation_id {
+        m.insert("correlationId".into(), json!(v));
+    }
+    if let Some(v) = &a.user_id {
+        m.insert("userId".into(), json!(v));
+    }
+    if let Some(v) = &a.source {
+        m.insert("source".into(), json!(v));
+    }
+    if !a.tags.is_empty() {
+        m.insert("tags".into(), json!(a.tags));
+    }
+    if let Some(v) = &a.workflow_id {
+        m.insert("workflowId".into(), json!(v));
+    }
+    if let Some(v) = &a.step {
+        m.insert("step".into(), json!(v));
+    }
+    if a.dry_run {
+        m.insert("dryRun".into(), json!(true));
+    }
+    if let Some(v) = &a.fallback_of {
+        m.insert("fallbackOf".into(), json!(v));
+    }
+    if let Some(v) = &a.fallback_action_id {
+        m.insert("fallbackActionId".into(), json!(v));
+    }
+    if a.result_truncated {
+        m.insert("resultTruncated".into(), json!(true));
+    }
+    Value::Object(m)
+}
+
+/// Derives the events an action's change means. `old` is `None` for a new item.
+///
+/// Only a change of `status` is an event; any other write (or a repeated delivery of the
+/// same change) yields nothing, so the function is safe to call on every stream record.
+pub fn derive_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
+    if old.is_some_and(|o| o.status == new.status && o.version >= new.version) {
+        return Vec::new();
+    }
+    if old.is_some_and(|o| o.status == new.status && o.status != Status::Executing) {
+        return Vec::new();
+    }
+    let ts = timestamp(new.updated_at);
+    let event = match new.status {
+        Status::Queued => action_event(
+            ACTION_QUEUED,
+            new,
+            json!({
+                "actionId": new.id,
+                "type": new.action_type,
+                "platform": new.platform,
+                "priority": new.priority,
+                "queuePosition": new.queue_position,
+                "estimatedWait": new.estimated_wait,
+                "timestamp": ts,
+            }),
+        ),
+        Status::Executing => action_event(
+            ACTION_EXECUTING,
+            new,
+            json!({
+                "actionId": new.id,
+                "type": new.action_type,
+                "platform": new.platform,
+                "priority": new.priority,
+                "workerId": new.worker_id,
+                "startTime": new.started_at.map(timestamp),
+                "queueTime": new.queue_time.unwrap_or(0),
+                "attempt": new.attempts,
+                "timestamp": ts,
+            }),
+        ),
+        Status::Retrying => {
+            let err = new.error.as_ref();
+            action_event(
+                ACTION_RETRYING,
+                new,
+                json!({
+                    "actionId": new.id,
+                    "type": new.action_type,
+                    "platform": new.platform,
+                    "priority": new.priority,
+                    "retries": new.retries,
+                    "error": err.map(|e| e.message.as_str()),
+                    "errorCode": err.map(|e| e.code),
+                    "nextAttemptAt": new.not_before.map(timestamp),
+                    "timestamp": ts,
+                }),
+            )
+        }
+        Status::Success => action_event(
+            ACTION_COMPLETED,
+            new,
+            json!({
+                "actionId": new.id,
+                "type": new.action_type,
+                "platform": new.platform,
+                "result": new.result,
+                "executionTime": new.execution_time.unwrap_or(0),
+                "queueTime": new.queue_time.unwrap_or(0),
+                "retries": new.retries,
+                "timestamp": ts,
+                "metadata": metadata(new),
+            }),
+        ),
+        Status::Failed => {
+            let err = new.error.as_ref();
+            action_event(
+                ACTION_FAILED,
+                new,
+                json!({
+                    "actionId": new.id,
+                    "type": new.action_type,
+                    "platform": new.platform,
+                    "error": err.map(|e| e.message.as_str()).unwrap_or("failed"),
+                    "errorCode": err.map(|e| e.code.as_str()).unwrap_or("UNKNOWN_ERROR"),
+                    "retriable": err.is_some_and(|e| e.retriable),
+                    "retries": new.retries,
+                    "timestamp": ts,
+                    "metadata": metadata(new),
+                }),
+            )
+        }
+        Status::Cancelled => action_event(
+            ACTION_CANCELLED,
+            new,
+            json!({
+                "actionId": new.id,
+                "type": new.action_type,
+                "platform": new.platform,
+                "timestamp": ts,
+                "metadata": metadata(new),
+            }),
+        ),
+        // Approval states get their events from the approvals table (a later capability).
+        Status::PendingApproval | Status::Rejected | Status::Expired => return Vec::new(),
+    };
+    vec![event]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::model::ActionError;
+    use chrono::{DateTime, Utc};
+    use std::time::Duration;
+
+    fn sample(now: DateTime<Utc>) -> Action {
+        serde_json::from_value(json!({
+            "id": "a-1", "type": "notify", "platform": "slack", "priority": "high",
+            "data": {"channel": "#ops", "text": "hi"}, "correlationId": "c-9",
+            "status": "queued", "version": 1, "createdAt": now, "updatedAt": now,
+            "queuePosition": 3, "estimatedWait": 1200
+        }))
+        .expect("sample action")
+    }
+
+    #[test]
+    fn a_new_action_is_queued_with_its_position() {
+        let now = Utc::now();
+        let a = sample(now);
+        let events = derive_events(None, &a);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event, ACTION_QUEUED);
+        assert_eq!(events[0].data["queuePosition"], 3);
+        assert_eq!(events[0].data["estimatedWait"], 1200);
+        assert_eq!(events[0].data["priority"], "high");
+        assert_eq!(events[0].id, "a-1:1:action:queued");
+    }
+
+    #[test]
+    fn the_whole_lifecycle_yields_the_contract_sequence() {
+        let now = Utc::now();
+        let queued = sample(now);
+        let t1 = now + Duration::from_millis(40);
+        let leased = queued.lease("w-1", t1, Duration::from_secs(30)).expect("lease");
+        let ev = derive_events(Some(&queued), &leased);
+        assert_eq!(ev[0].event, ACTION_EXECUTING);
+        assert_eq!(ev[0].data["workerId"], "w-1");
+        assert_eq!(ev[0].data["queueTime"], 40);
+
+        let err = ActionError { code: ErrorCode::ServiceDown, message: "HTTP 503".into(), retriable: true };
+        let retrying = leased.retry("w-1", err, Duration::from_secs(1), t1).expect("retry");
+        let ev = derive_events(Some(&leased), &retrying);
+        assert_eq!(ev[0].event, ACTION_RETRYING);
+        assert_eq!(ev[0].data["errorCode"], "SERVICE_DOWN");
+
+        let again = retrying.lease("w-2", t1 + Duration::from_secs(1), Duration::from_secs(30)).expect("lease");
+        assert_eq!(derive_events(Some(&retrying), &again)[0].event, ACTION_EXECUTING);
+
+        let done = again.succeed("w-2", json!({"ts": "1.2"}), t1 + Duration::from_millis(1250)).expect("done");
+        let ev = derive_events(Some(&again), &done);
+        assert_eq!(ev[0].event, ACTION_COMPLETED);
+        assert_eq!(ev[0].data["retries"], 1);
+        assert_eq!(ev[0].data["executionTime"], 250);
+        assert_eq!(ev[0].data["result"]["ts"], "1.2");
+        assert_eq!(ev[0].data["metadata"]["correlationId"], "c-9");
+    }
+
+    #[test]
+    fn a_failure_carries_code_and_retriable_flag() {
+        let now = Utc::now();
+        let leased = sample(now).lease("w", now, Duration::from_secs(30)).expect("lease");
+        let err = ActionError { code: ErrorCode::ValidationError, message: "bad".into(), retriable: false };
+        let failed = leased.fail("w", err, now).expect("fail");
+        let ev = derive_events(Some(&leased), &failed);
+        assert_eq!(ev[0].event, ACTION_FAILED);
+        assert_eq!(ev[0].data["errorCode"], "VALIDATION_ERROR");
+        assert_eq!(ev[0].data["retriable"], false);
+        assert_eq!(ev[0].data["error"], "bad");
+    }
+
+    #[test]
+    fn writes_that_do_not_change_status_and_redeliveries_yield_nothing() {
+        let now = Utc::now();
+        let queued = sample(now);
+        let mut touched = queued.clone();
+        touched.version += 1;
+        assert!(derive_events(Some(&queued), &touched).is_empty());
+        let leased = queued.lease("w", now, Duration::from_secs(30)).expect("lease");
+        assert!(derive_events(Some(&leased), &leased).is_empty(), "same image twice");
+    }
+
+    #[test]
+    fn an_expired_lease_taken_over_is_a_new_execution() {
+        let now = Utc::now();
+        let leased = sample(now).lease("w1", now, Duration::from_secs(1)).expect("lease");
+        let later = now + Duration::from_secs(2);
+        let taken = leased.lease("w2", later, Duration::from_secs(1)).expect("takeover");
+        let ev = derive_events(Some(&leased), &taken);
+        assert_eq!(ev[0].event, ACTION_EXECUTING);
+        assert_eq!(ev[0].data["attempt"], 2);
+    }
+}

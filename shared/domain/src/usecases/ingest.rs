@@ -1,0 +1,94 @@
+//! `Ingestor`: ingress messages (the SQS ingress queue, `POST /api/events`) → accepted work,
+//! or a recorded rejection.
+//!
+//! A message whose action carries no id gets one derived from the message itself, so a
+//! redelivered message (or a re-run batch) is the same action again, never a second one.
+//!
+//! Must not import any adapter crate.
+
+use crate::error::{DomainError, FieldError};
+use crate::usecases::submit::{Receipt, Submitter};
+use crate::validation::{Ingress, Submission, parse_ingress};
+
+/// The largest ingress body accepted (SQS's own message limit).
+pub const MAX_INGRESS_BYTES: usize = 256 * 1024;
+
+/// What became of one ingress message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    Accepted(Receipt),
+    /// The same action was accepted before (a redelivery of the message): nothing to do.
+    AlreadyAccepted(String),
+    /// The message can never be accepted; `fields` name what is wrong.
+    Rejected {
+        reason: String,
+        fields: Vec<FieldError>,
+    },
+}
+
+#[derive(Clone)]
+pub struct Ingestor {
+    pub submitter: Submitter,
+}
+
+fn rejected(fields: Vec<FieldError>) -> IngestOutcome {
+    let reason = fields.first().map(ToString::to_string).unwrap_or_else(|| "invalid".into());
+    IngestOutcome::Rejected { reason, fields }
+}
+
+/// The id of an action that came without one in message `message_id`.
+pub fn id_for_message(message_id: &str) -> String {
+    let clean: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(100).collect();
+    format!("msg-{clean}")
+}
+
+impl Ingestor {
+    /// `Err` only for transient trouble (store or queue unavailable): the message is retried.
+    /// `message_id` (the SQS message's) names the action when the message does not.
+    pub async fn ingest(&self, body: &str, message_id: Option<&str>) -> Result<IngestOutcome, DomainError> {
+        if body.len() > MAX_INGRESS_BYTES {
+            return Ok(rejected(vec![FieldError::new(
+                "body",
+                format!("is {} bytes; the limit is {MAX_INGRESS_BYTES}", body.len()),
+            )]));
+        }
+        let value: serde_json::Value = match serde_json::from_str(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(IngestOutcome::Rejected {
+                    reason: format!("not JSON: {e}"),
+                    fields: vec![FieldError::new("body", "must be a JSON object {\"event\", \"data\"}")],
+                });
+            }
+        };
+        match parse_ingress(&value) {
+            Ok(Ingress::ActionReady(mut submission)) => {
+                if submission.action.id.is_none()
+                    && let Some(m) = message_id
+                {
+                    submission.action.id = Some(id_for_message(m));
+                }
+                self.accept(submission).await
+            }
+            Err(fields) => Ok(rejected(fields)),
+        }
+    }
+
+    async fn accept(&self, submission: Submission) -> Result<IngestOutcome, DomainError> {
+        match self.submitter.ensure(submission).await {
+            Ok(receipt) if receipt.replayed => Ok(IngestOutcome::AlreadyAccepted(receipt.action_id)),
+            Ok(receipt) => Ok(IngestOutcome::Accepted(receipt)),
+            // Same id, different content: a real conflict the sender must hear about.
+            Err(DomainError::Duplicate(message)) => Ok(IngestOutcome::Rejected {
+                reason: message,
+                fields: vec![FieldError::new("data.action.id", "is taken by a different action")],
+            }),
+            Err(DomainError::Invalid(fields)) => Ok(rejected(prefix_data(fields))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn prefix_data(fields: Vec<FieldError>) -> Vec<FieldError> {
+    fields.into_iter().map(|f| FieldError::new(format!("data.{}", f.field), f.reason)).collect()
+}

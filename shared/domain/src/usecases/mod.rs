@@ -1,0 +1,24 @@
+//! The use cases every entry point calls. The Lambdas and the local runtime call these same
+//! functions.
+//!
+//! - [`submit`]: store a new action and queue it (`Submitter`), idempotently where asked.
+//! - [`execute`]: lease, admit, call, record (`Executor`), and its one composition.
+//! - [`ingest`]: ingress messages → accepted actions or recorded rejections (`Ingestor`).
+//! - [`sweep`]: make unfinished work runnable again (`recover` after a restart, `redrive`).
+//! - [`idempotency`]: requests carrying an idempotency key run once.
+//!
+//! Must not import any adapter crate.
+
+pub mod execute;
+pub mod idempotency;
+pub mod ingest;
+pub mod submit;
+pub mod sweep;
+
+pub use execute::{Executor, ExecutorParts, Outcome};
+pub use ingest::{IngestOutcome, Ingestor};
+pub use submit::{Receipt, Submitter};
+pub use sweep::{Redriven, recover, redrive};
+
+#[cfg(test)]
+mod tests;
