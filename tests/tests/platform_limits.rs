@@ -155,7 +155,12 @@ async fn waiting_messages_to_one_channel_book_one_slot_each_and_other_channels_a
 #[tokio::test]
 async fn the_breaker_opens_under_concurrent_failures_and_lets_exactly_one_probe_through() {
     let limits = Limits {
-        breaker: BreakerPolicy { threshold: 5, window: Duration::from_secs(60), cool_down: Duration::from_millis(400) },
+        breaker: BreakerPolicy {
+            threshold: 5,
+            window: Duration::from_secs(60),
+            cool_down: Duration::from_millis(400),
+            ..BreakerPolicy::default()
+        },
         ..Limits::default()
     };
     let w = world(Platform::Trello, limits).await;

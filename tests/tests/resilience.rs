@@ -38,6 +38,7 @@ async fn a_platform_outage_opens_the_breaker_actions_wait_and_all_complete_after
                 threshold: 3,
                 window: Duration::from_secs(60),
                 cool_down: Duration::from_millis(1500),
+                ..BreakerPolicy::default()
             },
             ..Limits::default()
         }

@@ -284,4 +284,96 @@ mod tests {
         assert_eq!(stats.depth, [1, 0, 0, 2]);
         assert_eq!(stats.capacity, DEFAULT_WORKERS);
     }
+
+    /// A store whose first read panics, as a bug in an attempt would.
+    struct PanicsOnce {
+        inner: Arc<baton_domain::fakes::MemoryStore>,
+        panicked: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait]
+    impl baton_domain::ports::ActionStore for PanicsOnce {
+        async fn insert(&self, a: &baton_domain::model::Action) -> Result<(), baton_domain::StoreError> {
+            self.inner.insert(a).await
+        }
+        async fn get(&self, id: &str) -> Result<Option<baton_domain::model::Action>, baton_domain::StoreError> {
+            if !self.panicked.swap(true, Ordering::SeqCst) {
+                panic!("a bug in an attempt");
+            }
+            self.inner.get(id).await
+        }
+        async fn replace(
+            &self,
+            o: &baton_domain::model::Action,
+            n: &baton_domain::model::Action,
+        ) -> Result<(), baton_domain::StoreError> {
+            self.inner.replace(o, n).await
+        }
+        async fn recent(
+            &self,
+            q: &baton_domain::ports::RecentQuery,
+        ) -> Result<baton_domain::ports::RecentPage, baton_domain::StoreError> {
+            self.inner.recent(q).await
+        }
+        async fn pending(
+            &self,
+            p: Priority,
+            l: usize,
+            a: Option<String>,
+        ) -> Result<baton_domain::ports::Page<baton_domain::ports::PendingEntry>, baton_domain::StoreError> {
+            self.inner.pending(p, l, a).await
+        }
+        async fn mark_redriven(
+            &self,
+            id: &str,
+            s: Option<chrono::DateTime<chrono::Utc>>,
+            n: chrono::DateTime<chrono::Utc>,
+        ) -> Result<bool, baton_domain::StoreError> {
+            self.inner.mark_redriven(id, s, n).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_that_panics_lives_on_and_its_action_is_driven_again() {
+        use baton_domain::fakes::{MemoryStore, ScriptedPlatform};
+        use baton_domain::model::Platform;
+        use baton_domain::ports::{PlatformRegistry, SystemClock};
+        let memory = Arc::new(MemoryStore::default());
+        let queue = Arc::new(LocalQueue::new([1, 1, 1, 1]));
+        let submitter = baton_domain::usecases::Submitter {
+            store: memory.clone(),
+            queue: queue.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        for id in ["first", "second"] {
+            let body = serde_json::json!({"action": {"id": id, "type": "notify", "platform": "slack", "priority": "low",
+                "data": {"channel": "#a", "text": "t"}}});
+            submitter.submit(baton_domain::validation::parse_submission(&body).expect("valid")).await.expect("ok");
+        }
+        let platform = Arc::new(ScriptedPlatform::new(Platform::Slack, vec![Ok(serde_json::json!({}))]));
+        let executor = Executor {
+            store: Arc::new(PanicsOnce { inner: memory.clone(), panicked: false.into() }),
+            platforms: Arc::new(PlatformRegistry::new().with(platform.clone())),
+            clock: Arc::new(SystemClock),
+            worker_id: String::new(),
+            lease_grace: Duration::from_secs(5),
+            guard: None,
+            fallbacks: None,
+        };
+        let (_go_tx, go) = watch::channel(true);
+        let (stop, shutdown) = watch::channel(false);
+        let workers = queue.spawn_workers(&executor, "boot/", go, shutdown);
+        for _ in 0..200 {
+            let done = ["first", "second"]
+                .iter()
+                .all(|id| memory.snapshot(id).is_some_and(|a| a.status == baton_domain::model::Status::Success));
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(platform.call_count(), 2, "both ran, the one that met the panic too");
+        assert!(workers.iter().all(|w| !w.is_finished()), "no worker died");
+        let _ = stop.send(true);
+    }
 }

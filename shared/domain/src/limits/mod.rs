@@ -47,16 +47,24 @@ pub struct BucketLimit {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerPolicy {
-    /// Retriable failures within `window` that open the breaker.
+    /// Failures (server errors, network failures, timeouts) within `window` that open the
+    /// breaker — when they are also at least `min_failure_rate` of the window's calls, so a
+    /// busy, healthy platform's stray error does not.
     pub threshold: u32,
     pub window: Duration,
+    pub min_failure_rate: f64,
     /// How long an open breaker waits before letting one probe through.
     pub cool_down: Duration,
 }
 
 impl Default for BreakerPolicy {
     fn default() -> Self {
-        Self { threshold: 5, window: Duration::from_secs(60), cool_down: Duration::from_secs(30) }
+        Self {
+            threshold: 5,
+            window: Duration::from_secs(60),
+            min_failure_rate: 0.1,
+            cool_down: Duration::from_secs(30),
+        }
     }
 }
 

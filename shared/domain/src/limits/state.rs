@@ -30,6 +30,9 @@ pub struct PlatformState {
     pub refilled_at: DateTime<Utc>,
     pub breaker: BreakerState,
     pub failures: u32,
+    /// Successful calls since the window's first failure (while failures count).
+    #[serde(default)]
+    pub successes: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +95,7 @@ impl PlatformState {
             refilled_at: now,
             breaker: BreakerState::Closed,
             failures: 0,
+            successes: 0,
             window_started_at: None,
             opened_at: None,
             probe_until: None,
@@ -203,6 +207,13 @@ impl PlatformState {
             (BreakerState::Closed, _) if failed => Some(self.count_failure(policy, now)),
             // A 4xx or a 429 is the request's or the rate's business: nothing to record.
             (BreakerState::Closed, _) if elapsed.is_none() => None,
+            // Failures are counting: a success counts too, until the window is over.
+            (BreakerState::Closed, _) if self.failures > 0 && self.in_window(policy, now) => {
+                let mut n = self.close(now, elapsed);
+                (n.failures, n.successes, n.window_started_at) =
+                    (self.failures, self.successes + 1, self.window_started_at);
+                Some(n)
+            }
             (BreakerState::Closed, _) => {
                 const REFRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
                 let fresh = self.last_success.is_some_and(|t| now - t < REFRESH);
@@ -213,10 +224,16 @@ impl PlatformState {
         }
     }
 
+    fn in_window(&self, policy: &BreakerPolicy, now: DateTime<Utc>) -> bool {
+        let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::TimeDelta::seconds(60));
+        self.window_started_at.is_some_and(|t| now - t <= window)
+    }
+
     fn close(&self, now: DateTime<Utc>, elapsed: Option<Duration>) -> Self {
         let mut n = self.next(now);
         n.breaker = BreakerState::Closed;
         n.failures = 0;
+        n.successes = 0;
         n.window_started_at = None;
         n.opened_at = None;
         n.probe_until = None;
@@ -242,11 +259,12 @@ impl PlatformState {
     fn count_failure(&self, policy: &BreakerPolicy, now: DateTime<Utc>) -> Self {
         let mut n = self.next(now);
         n.last_failure = Some(now);
-        let window = chrono::Duration::from_std(policy.window).unwrap_or(chrono::TimeDelta::seconds(60));
-        let in_window = self.window_started_at.is_some_and(|t| now - t <= window);
+        let in_window = self.in_window(policy, now);
         n.failures = if in_window { self.failures + 1 } else { 1 };
+        n.successes = if in_window { self.successes } else { 0 };
         n.window_started_at = if in_window { self.window_started_at } else { Some(now) };
-        if n.failures >= policy.threshold {
+        let rate = f64::from(n.failures) / f64::from(n.failures + n.successes);
+        if n.failures >= policy.threshold && rate >= policy.min_failure_rate {
             n.breaker = BreakerState::Open;
             n.opened_at = Some(now);
         }
@@ -300,7 +318,12 @@ mod tests {
     #[test]
     fn the_breaker_opens_after_the_threshold_within_the_window() {
         let (mut s, now) = start();
-        let policy = BreakerPolicy { threshold: 3, window: Duration::from_secs(10), cool_down: Duration::from_secs(5) };
+        let policy = BreakerPolicy {
+            threshold: 3,
+            window: Duration::from_secs(10),
+            cool_down: Duration::from_secs(5),
+            ..BreakerPolicy::default()
+        };
         for _ in 0..2 {
             s = fail(&s, &policy, ErrorCode::ServiceDown, now);
         }
@@ -314,9 +337,34 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_platforms_stray_errors_do_not_open_the_breaker_but_a_failing_share_does() {
+        let (mut s, now) = start();
+        let policy = BreakerPolicy { threshold: 5, ..BreakerPolicy::default() };
+        for i in 0..200 {
+            s = match i % 40 {
+                0 => fail(&s, &policy, ErrorCode::ServiceDown, now),
+                _ => s.record(&policy, Ok(Duration::from_millis(50)), false, now).unwrap_or(s),
+            };
+        }
+        assert_eq!((s.breaker, s.failures), (BreakerState::Closed, 5), "5 of 200 failed: 2.5 %");
+        assert_eq!(s.health(), HealthStatus::Degraded, "failures are counting");
+        let mut more = 0;
+        while s.breaker == BreakerState::Closed {
+            s = fail(&s, &policy, ErrorCode::TimeoutError, now);
+            more += 1;
+        }
+        assert_eq!(more, 17, "it opens once 10 % of the window's calls failed: 22 of 217");
+    }
+
+    #[test]
     fn failures_outside_the_window_start_a_new_count() {
         let (mut s, now) = start();
-        let policy = BreakerPolicy { threshold: 2, window: Duration::from_secs(10), cool_down: Duration::from_secs(5) };
+        let policy = BreakerPolicy {
+            threshold: 2,
+            window: Duration::from_secs(10),
+            cool_down: Duration::from_secs(5),
+            ..BreakerPolicy::default()
+        };
         s = fail(&s, &policy, ErrorCode::TimeoutError, now);
         s = fail(&s, &policy, ErrorCode::TimeoutError, now + Duration::from_secs(11));
         assert_eq!((s.breaker, s.failures), (BreakerState::Closed, 1));
@@ -325,7 +373,12 @@ mod tests {
     #[test]
     fn a_failure_reported_while_open_does_not_restart_the_cool_down() {
         let (s, now) = start();
-        let policy = BreakerPolicy { threshold: 1, window: Duration::from_secs(10), cool_down: Duration::from_secs(5) };
+        let policy = BreakerPolicy {
+            threshold: 1,
+            window: Duration::from_secs(10),
+            cool_down: Duration::from_secs(5),
+            ..BreakerPolicy::default()
+        };
         let open = fail(&s, &policy, ErrorCode::ServiceDown, now);
         let late = now + Duration::from_secs(4);
         assert!(open.record(&policy, Err(ErrorCode::ServiceDown), false, late).is_none());
@@ -336,7 +389,12 @@ mod tests {
     #[test]
     fn after_the_cool_down_exactly_one_probe_goes_and_any_answer_proves_the_platform_alive() {
         let (s, now) = start();
-        let policy = BreakerPolicy { threshold: 1, window: Duration::from_secs(10), cool_down: Duration::from_secs(5) };
+        let policy = BreakerPolicy {
+            threshold: 1,
+            window: Duration::from_secs(10),
+            cool_down: Duration::from_secs(5),
+            ..BreakerPolicy::default()
+        };
         let open = fail(&s, &policy, ErrorCode::ServiceDown, now);
         let t = now + Duration::from_secs(5);
         let probing = open.claim_probe(&policy, t, Duration::from_secs(30)).expect("probe");

@@ -7,7 +7,12 @@ use crate::ports::PlatformStateStore;
 
 fn limits(capacity: f64, per_second: f64) -> Limits {
     let mut l = Limits {
-        breaker: BreakerPolicy { threshold: 1, window: Duration::from_secs(60), cool_down: Duration::from_secs(10) },
+        breaker: BreakerPolicy {
+            threshold: 1,
+            window: Duration::from_secs(60),
+            cool_down: Duration::from_secs(10),
+            ..BreakerPolicy::default()
+        },
         ..Limits::default()
     };
     l.buckets.insert(Platform::Slack, BucketLimit { capacity, per_second });
