@@ -130,15 +130,4 @@ impl Limits {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_are_overridable() {
-        let l = Limits::default().with_overrides("notion=10/2s, trello=100/10s").expect("valid");
-        assert_eq!(l.bucket(Platform::Notion), BucketLimit { capacity: 10.0, per_second: 5.0 });
-        assert_eq!(l.bucket(Platform::Slack), published_limit(Platform::Slack));
-        assert!(Limits::default().with_overrides("jira=1/1s").is_err());
-        assert!(Limits::default().with_overrides("notion=0/1s").is_err());
-    }
-}
+mod tests;

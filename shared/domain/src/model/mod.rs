@@ -299,3 +299,5 @@ pub struct WorkItem {
 }
 
 mod lifecycle;
+#[cfg(test)]
+mod tests;

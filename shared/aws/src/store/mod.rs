@@ -1,0 +1,222 @@
+//! `DynamoActionStore`: the actions table on DynamoDB (or the embedded emulator, same code).
+//!
+//! Every transition is a conditional write pinned to the version of the image it replaces,
+//! so two workers can never both move an action out of the same state. Every read path is a
+//! GetItem or a Query on an index: no Scan.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use baton_domain::StoreError;
+use baton_domain::model::{Action, Priority, Status};
+use baton_domain::ports::{ActionStore, Page, PendingEntry, RecentPage, RecentQuery};
+use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::codec::{Item, decode, encode};
+use crate::tables::{attr, index};
+
+mod recent;
+pub use recent::{COUNT_PAGES, LIST_PAGES};
+
+/// Human-readable text of an SDK error with its whole source chain (for logs, never clients).
+pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
+    format!("{}", DisplayErrorContext(err))
+}
+
+/// The one place DynamoDB failures are classified.
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = describe(&err);
+    match err.code() {
+        Some("ConditionalCheckFailedException" | "TransactionConflictException") => StoreError::Conflict,
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded"
+            | "ThrottlingException"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "LimitExceededException",
+        ) => StoreError::Unavailable(text),
+        Some(_) => StoreError::Internal(text),
+        // No service answer at all: connection refused, timeout, dispatch failure.
+        None => StoreError::Unavailable(text),
+    }
+}
+
+pub(crate) fn sortable(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Clone)]
+pub struct DynamoActionStore {
+    client: Client,
+    table: String,
+    /// How long finished actions are kept (TTL) and how far back `recent` looks by default.
+    retention: Duration,
+}
+
+impl DynamoActionStore {
+    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+        Self { client, table: table.into(), retention }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn retention(&self) -> ChronoDuration {
+        ChronoDuration::from_std(self.retention).unwrap_or(ChronoDuration::days(30))
+    }
+
+    /// The stored form: the action's fields plus the index keys its state calls for.
+    pub fn encode(&self, a: &Action) -> Result<Item, StoreError> {
+        let mut item = encode(a)?;
+        item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
+        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
+        // Unfinished work, and a failure whose fallback is not yet known to be submitted.
+        let pending = (!a.status.is_terminal() && a.status != Status::PendingApproval) || a.fallback_pending;
+        if pending {
+            item.insert(attr::PENDING_PRIORITY.into(), AttributeValue::S(a.priority.as_str().into()));
+            item.insert(attr::PENDING_AT.into(), AttributeValue::S(format!("{}#{}", sortable(a.ready_at()), a.id)));
+        }
+        if a.status.is_terminal() {
+            let done = a.completed_at.unwrap_or(a.updated_at);
+            let expires = (done + self.retention()).timestamp();
+            item.insert(attr::EXPIRES_AT.into(), AttributeValue::N(expires.to_string()));
+        }
+        Ok(item)
+    }
+
+    pub fn decode(item: &Item) -> Result<Action, StoreError> {
+        decode(item, "action item")
+    }
+}
+
+#[async_trait]
+impl ActionStore for DynamoActionStore {
+    async fn insert(&self, action: &Action) -> Result<(), StoreError> {
+        let item = self.encode(action)?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Action>, StoreError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        resp.item().map(Self::decode).transpose()
+    }
+
+    async fn replace(&self, old: &Action, new: &Action) -> Result<(), StoreError> {
+        let item = self.encode(new)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", AttributeValue::N(old.version.to_string()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {
+        self.read_recent(q).await
+    }
+
+    async fn mark_redriven(
+        &self,
+        id: &str,
+        seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .update_expression("SET #r = :now")
+            .expression_attribute_names("#r", "redrivenAt")
+            .expression_attribute_values(":now", crate::codec::attribute(&now)?);
+        req = match seen {
+            None => req.condition_expression("attribute_exists(id) AND attribute_not_exists(#r)"),
+            Some(t) => req
+                .condition_expression("attribute_exists(id) AND #r = :seen")
+                .expression_attribute_values(":seen", crate::codec::attribute(&t)?),
+        };
+        match req.send().await.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn pending(
+        &self,
+        priority: Priority,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<PendingEntry>, StoreError> {
+        let start = match after {
+            Some(cursor) => {
+                let keys: HashMap<String, String> =
+                    serde_json::from_str(&cursor).map_err(|_| StoreError::Internal("bad pending cursor".into()))?;
+                Some(keys.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect::<Item>())
+            }
+            None => None,
+        };
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::PENDING)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attr::PENDING_PRIORITY)
+            .expression_attribute_values(":p", AttributeValue::S(priority.as_str().into()))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let items = resp
+            .items()
+            .iter()
+            .map(|item| decode::<PendingEntry>(item, "pending entry"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match resp.last_evaluated_key() {
+            Some(k) if !k.is_empty() => {
+                let plain: HashMap<&str, &str> =
+                    k.iter().filter_map(|(name, v)| v.as_s().ok().map(|s| (name.as_str(), s.as_str()))).collect();
+                Some(serde_json::to_string(&plain).map_err(|e| StoreError::Internal(e.to_string()))?)
+            }
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+}

@@ -1,0 +1,211 @@
+//! `GET /api/actions/recent` on the recent index: newest first, day by day, the page's items
+//! read by key, and every request bounded in window and in store calls.
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
+use baton_domain::StoreError;
+use baton_domain::model::Action;
+use baton_domain::ports::{RecentPage, RecentQuery};
+use chrono::Utc;
+use std::collections::HashMap;
+
+use super::{DynamoActionStore, classify, sortable};
+use crate::codec::Item;
+use crate::tables::{attr, index};
+
+/// Query pages one `recent` request may spend counting, and listing.
+pub const COUNT_PAGES: usize = 48;
+pub const LIST_PAGES: usize = 16;
+
+struct Budget {
+    count_pages: usize,
+    list_pages: usize,
+}
+
+impl DynamoActionStore {
+    /// Newest first, day by day of the recent index. The window is clamped to the retention
+    /// period (nothing older is kept) and every request costs a bounded number of calls: the
+    /// count of a very busy window stops at [`COUNT_PAGES`] pages and says it is a lower bound.
+    pub(super) async fn read_recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {
+        let now = Utc::now();
+        let floor = now - self.retention();
+        let end = q.end.unwrap_or(now).min(now);
+        let start = q.start.unwrap_or(floor).max(floor);
+        if start > end {
+            return Ok(RecentPage { exact: true, ..RecentPage::default() });
+        }
+        let lo = sortable(start);
+        let hi = format!("{}#~", sortable(end));
+        let mut day = end.date_naive();
+        let first_day = start.date_naive();
+        let mut budget = Budget { count_pages: COUNT_PAGES, list_pages: LIST_PAGES };
+        let mut total = 0u64;
+        let mut exact = true;
+        let mut skip = q.offset;
+        let mut actions = Vec::new();
+        while day >= first_day {
+            let key = day.format("%Y-%m-%d").to_string();
+            let (count, complete) = self.count_day(&key, (&lo, &hi), q, &mut budget).await?;
+            total += count;
+            exact &= complete;
+            let want = q.limit.saturating_sub(actions.len());
+            if want > 0 && count > 0 {
+                if (skip as u64) >= count && complete {
+                    skip -= count as usize;
+                } else {
+                    let (mut items, skipped) = self.list_day(&key, (&lo, &hi), q, skip, want, &mut budget).await?;
+                    skip -= skipped;
+                    actions.append(&mut items);
+                }
+            }
+            let Some(prev) = day.pred_opt() else { break };
+            day = prev;
+        }
+        Ok(RecentPage { actions, total, exact })
+    }
+
+    fn recent_filter(
+        &self,
+        q: &RecentQuery,
+    ) -> (Option<String>, HashMap<String, String>, HashMap<String, AttributeValue>) {
+        let mut parts = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        if let Some(p) = q.platform {
+            parts.push("#platform = :platform".to_owned());
+            names.insert("#platform".into(), "platform".into());
+            values.insert(":platform".into(), AttributeValue::S(p.as_str().into()));
+        }
+        if !q.statuses.is_empty() {
+            let keys: Vec<String> = (0..q.statuses.len()).map(|i| format!(":status{i}")).collect();
+            for (k, s) in keys.iter().zip(&q.statuses) {
+                values.insert(k.clone(), AttributeValue::S(s.as_str().into()));
+            }
+            parts.push(format!("#status IN ({})", keys.join(", ")));
+            names.insert("#status".into(), "status".into());
+        }
+        let expr = (!parts.is_empty()).then(|| parts.join(" AND "));
+        (expr, names, values)
+    }
+
+    /// A query of one day of the recent index, newest first, between `bounds` (sort keys).
+    fn day_query(
+        &self,
+        day: &str,
+        bounds: (&str, &str),
+        q: &RecentQuery,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (filter, mut names, mut values) = self.recent_filter(q);
+        names.insert("#day".into(), attr::DAY.into());
+        names.insert("#time".into(), attr::TIME.into());
+        values.insert(":day".into(), AttributeValue::S(day.into()));
+        values.insert(":lo".into(), AttributeValue::S(bounds.0.into()));
+        values.insert(":hi".into(), AttributeValue::S(bounds.1.into()));
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::RECENT)
+            .key_condition_expression("#day = :day AND #time BETWEEN :lo AND :hi")
+            .set_filter_expression(filter)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false)
+    }
+
+    /// How many actions of one day match, and whether the count is complete (the request's
+    /// budget of pages may run out first).
+    async fn count_day(
+        &self,
+        day: &str,
+        bounds: (&str, &str),
+        q: &RecentQuery,
+        budget: &mut Budget,
+    ) -> Result<(u64, bool), StoreError> {
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            if budget.count_pages == 0 {
+                return Ok((count, false));
+            }
+            budget.count_pages -= 1;
+            let resp = self
+                .day_query(day, bounds, q)
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            count += resp.count().max(0) as u64;
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok((count, true)),
+            }
+        }
+    }
+
+    /// Up to `take` matching actions of one day, newest first, after skipping `skip`; and how
+    /// many were skipped. The index holds only keys, platform and status: the page's items are
+    /// read by key.
+    async fn list_day(
+        &self,
+        day: &str,
+        bounds: (&str, &str),
+        q: &RecentQuery,
+        skip: usize,
+        take: usize,
+        budget: &mut Budget,
+    ) -> Result<(Vec<Action>, usize), StoreError> {
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        let mut skipped = 0;
+        loop {
+            if budget.list_pages == 0 {
+                break;
+            }
+            budget.list_pages -= 1;
+            let resp =
+                self.day_query(day, bounds, q).set_exclusive_start_key(start.take()).send().await.map_err(classify)?;
+            for item in resp.items() {
+                if skipped < skip {
+                    skipped += 1;
+                } else if ids.len() < take
+                    && let Some(id) = item.get("id").and_then(|v| v.as_s().ok())
+                {
+                    ids.push(id.clone());
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() && ids.len() < take => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok((self.get_many(&ids).await?, skipped))
+    }
+
+    /// The actions with these ids, in this order (BatchGetItem, 100 keys at a time, until
+    /// nothing is left unprocessed). An id that vanished meanwhile (TTL) is left out.
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Action>, StoreError> {
+        let mut found: HashMap<String, Action> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Item> =
+                chunk.iter().map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.clone()))])).collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Internal(e.to_string()))?,
+            );
+            while let Some(wanted) = request.take() {
+                let resp =
+                    self.client.batch_get_item().request_items(&self.table, wanted).send().await.map_err(classify)?;
+                for item in resp.responses().and_then(|r| r.get(&self.table)).map(Vec::as_slice).unwrap_or_default() {
+                    let action = Self::decode(item)?;
+                    found.insert(action.id.clone(), action);
+                }
+                request =
+                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+}
