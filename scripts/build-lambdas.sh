@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-functions=(api ws ingest executor stream scheduler)
+functions=(api ws ingest executor stream scheduler authorizer)
 args=()
 for f in "${functions[@]}"; do args+=(-p "$f"); done
 cargo lambda build --release "${args[@]}"

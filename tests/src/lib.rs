@@ -18,6 +18,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wiremock::MockServer;
 
 pub const SLACK_TOKEN: &str = "xoxb-test-token";
+/// The operator's key every test runtime accepts (`BATON_ADMIN_KEY`): admin, not rate limited.
+pub const ADMIN_KEY: &str = "bk_operator_test-admin-key-4f1c9a7e2b6d8053a1e9c4b7d2f60a8e";
 pub const NOTION_TOKEN: &str = "secret_test_token";
 
 /// The contract's examples as JSON bodies (shared/fixtures/contract-examples.json).
@@ -70,14 +72,16 @@ pub async fn spawn_app_on(platforms: &Platforms, data: DataLocation) -> anyhow::
 pub async fn spawn_app_with(platforms: &Platforms, adjust: impl FnOnce(&mut ServeOptions)) -> anyhow::Result<TestApp> {
     let mut opts = ServeOptions::ephemeral();
     opts.platforms = platforms.settings();
+    opts.admin_key = Some(ADMIN_KEY.to_owned());
     adjust(&mut opts);
     let runtime = Runtime::start(opts).await?;
     Ok(TestApp { base: runtime.url(), runtime, http: reqwest::Client::new() })
 }
 
 impl TestApp {
+    /// The WebSocket URL, signed in with the operator's key.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.runtime.addr)
+        format!("ws://{}/ws?token={ADMIN_KEY}", self.runtime.addr)
     }
 
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> anyhow::Result<(u16, Value)> {
@@ -85,6 +89,7 @@ impl TestApp {
             .http
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
+            .bearer_auth(ADMIN_KEY)
             .body(body)
             .send()
             .await?;
@@ -97,7 +102,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        let resp = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(ADMIN_KEY).send().await?;
         let status = resp.status().as_u16();
         Ok((status, resp.json().await.unwrap_or(Value::Null)))
     }

@@ -16,6 +16,7 @@ async fn post_keyed(app: &TestApp, route: &str, key: &str, body: &Value) -> (u16
         .http
         .post(format!("{}{route}", app.base))
         .header("content-type", "application/json")
+        .bearer_auth(baton_tests::ADMIN_KEY)
         .header("idempotency-key", key)
         .body(body.to_string())
         .send()

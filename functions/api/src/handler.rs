@@ -2,37 +2,49 @@
 //! `lambda_http`, which turns API Gateway proxy events into HTTP requests for the router. The
 //! function runs with `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` set (template.yaml), so paths
 //! reach the router without the REST stage: the routes are exactly `baton serve`'s.
+//!
+//! The authorizer has verified the caller's key; what it found (key id, scopes, limits) comes
+//! in the request context and becomes the request's `Principal`, which the router's scope and
+//! rate-limit checks read — the same checks as `baton serve`.
 
 use aws_config::SdkConfig;
+use baton_aws::access::{DynamoKeyStore, DynamoRateCounter};
 use baton_aws::config::Config;
 use baton_aws::keys::DynamoKeys;
 use baton_aws::platform_state::DynamoPlatformState;
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
+use baton_domain::auth::{KeyRateLimit, Principal, Scope};
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, SystemClock};
-use baton_domain::usecases::Submitter;
+use baton_domain::usecases::{Access, Submitter};
+use baton_http::auth::ClientAddress;
 use baton_http::{AppState, HealthSource};
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
 pub fn state(config: &Config, sdk: &SdkConfig) -> AppState {
-    let store: Arc<dyn ActionStore> = Arc::new(DynamoActionStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        &config.store.actions_table,
-        config.store.retention,
-    ));
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let store: Arc<dyn ActionStore> =
+        Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention));
     let queue: Arc<dyn ActionQueue> =
         Arc::new(SqsActionQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_urls.clone(), config.capacity));
     let health = HealthSource {
-        states: Arc::new(DynamoPlatformState::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            &config.store.platform_state_table,
-        )),
+        states: Arc::new(DynamoPlatformState::new(dynamodb.clone(), &config.store.platform_state_table)),
         limits: config.store.limits.clone(),
         configured: config.configured_platforms.clone(),
     };
-    let keys = Arc::new(DynamoKeys::new(aws_sdk_dynamodb::Client::new(sdk), &config.store.idempotency_table));
-    with_ports(store, queue, keys, health)
+    let keys = Arc::new(DynamoKeys::new(dynamodb.clone(), &config.store.idempotency_table));
+    let access = Access {
+        keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
+        counters: Arc::new(DynamoRateCounter::new(dynamodb, &config.store.rate_limits_table)),
+        limits: config.store.api_limits,
+        clock: Arc::new(SystemClock),
+    };
+    with_ports(store, queue, keys, health, access, config.store.cors_origins.clone())
 }
 
 pub fn with_ports(
@@ -40,6 +52,8 @@ pub fn with_ports(
     queue: Arc<dyn ActionQueue>,
     keys: Arc<dyn IdempotencyStore>,
     health: HealthSource,
+    access: Access,
+    cors_origins: Vec<String>,
 ) -> AppState {
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
@@ -48,10 +62,53 @@ pub fn with_ports(
         keys,
         hub: None,
         health,
+        access,
+        cors_origins,
     }
 }
 
+fn text(fields: &HashMap<String, Value>, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// The principal the authorizer put in the context (values may arrive as strings).
+pub fn principal_of(fields: &HashMap<String, Value>) -> Option<Principal> {
+    let key_id = text(fields, "keyId")?;
+    let scopes = text(fields, "scopes")?.split(',').filter_map(|s| Scope::parse(s.trim())).collect();
+    let exempt = text(fields, "exempt").is_some_and(|v| v == "true");
+    let n = |k: &str| text(fields, k).and_then(|v| v.parse::<u64>().ok());
+    let rate_limit = match (n("perMinute"), n("perHour")) {
+        (Some(per_minute), Some(per_hour)) => Some(KeyRateLimit { per_minute, per_hour }),
+        _ => None,
+    };
+    Some(Principal { key_id, scopes, exempt, rate_limit })
+}
+
+/// Carries what API Gateway knows of the caller into the request: the authorizer's principal
+/// and the client's address.
+fn from_gateway(mut request: lambda_http::Request) -> lambda_http::Request {
+    let (principal, address) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => {
+            (principal_of(&ctx.authorizer.fields), ctx.identity.source_ip.clone())
+        }
+        _ => (None, None),
+    };
+    if let Some(p) = principal {
+        request.extensions_mut().insert(p);
+    }
+    if let Some(a) = address {
+        request.extensions_mut().insert(ClientAddress(a));
+    }
+    request
+}
+
+pub type App = tower::util::MapRequest<axum::Router, fn(lambda_http::Request) -> lambda_http::Request>;
+
 /// The router behind API Gateway.
-pub fn app(state: AppState) -> axum::Router {
-    baton_http::router(state)
+pub fn app(state: AppState) -> App {
+    tower::ServiceExt::map_request(baton_http::router(state), from_gateway as fn(_) -> _)
 }

@@ -30,7 +30,7 @@ struct ServeArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     port: u16,
-    /// Address to listen on. Baton has no authentication yet: keep it on loopback.
+    /// Address to listen on. Every request needs an API key, so `0.0.0.0` is safe to offer.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
     /// Directory of the database file.
@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 DataLocation::Dir(args.data_dir.unwrap_or_else(|| default_data_dir().to_path_buf()))
             };
-            let opts = ServeOptions::new(
+            let mut opts = ServeOptions::new(
                 args.bind,
                 args.port,
                 data,
@@ -87,7 +87,12 @@ async fn main() -> anyhow::Result<()> {
                 args.workers.unwrap_or(DEFAULT_WORKERS),
                 StoreConfig::from_env()?,
             );
+            opts.admin_key = std::env::var("BATON_ADMIN_KEY").ok().filter(|k| !k.trim().is_empty());
             let runtime = Runtime::start(opts).await.context("starting baton")?;
+            if let Some(key) = &runtime.first_admin_key {
+                // The one time a secret is ever printed: a first start, no key yet.
+                println!("BATON ADMIN KEY (shown once, keep it safe): {key}");
+            }
             println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             tracing::info!("stopping: letting running attempts finish");

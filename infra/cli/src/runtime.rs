@@ -2,6 +2,7 @@
 //! and event derivation as the Lambdas, on the embedded emulator and an in-process scheduler.
 
 use anyhow::Context;
+use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::config::StoreConfig;
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
@@ -10,7 +11,7 @@ use baton_aws::{local_dynamodb_client, tables};
 use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
-use baton_domain::usecases::{Executor, ExecutorParts, Submitter, recover};
+use baton_domain::usecases::{Access, Executor, ExecutorParts, Submitter, recover};
 use baton_http::hub::Hub;
 use baton_http::{AppState, HealthSource, router};
 use baton_platforms::PlatformSettings;
@@ -36,6 +37,9 @@ pub struct ServeOptions {
     pub platforms: PlatformSettings,
     pub workers: [u32; 4],
     pub store: StoreConfig,
+    /// `BATON_ADMIN_KEY`: accepted as an admin key, exempt from rate limits (automation,
+    /// tests). Stored hashed, never logged.
+    pub admin_key: Option<String>,
     #[cfg(feature = "test-support")]
     pub hooks: TestHooks,
 }
@@ -66,6 +70,7 @@ impl ServeOptions {
             platforms,
             workers,
             store,
+            admin_key: None,
             #[cfg(feature = "test-support")]
             hooks: TestHooks::default(),
         }
@@ -83,6 +88,8 @@ pub struct Runtime {
     pub addr: SocketAddr,
     pub dynamodb_endpoint: String,
     pub boot_id: String,
+    /// The admin key created on a first start (no key at all), to be shown this once.
+    pub first_admin_key: Option<String>,
     pub hub: Arc<Hub>,
     pub queue: Arc<LocalQueue>,
     shutdown: watch::Sender<bool>,
@@ -126,11 +133,17 @@ impl Runtime {
             .await
             .map_err(anyhow::Error::msg)
             .context("preparing the platform state table")?;
-        IDEMPOTENCY
-            .ensure(&client, &opts.store.idempotency_table)
-            .await
-            .map_err(anyhow::Error::msg)
-            .context("preparing the idempotency table")?;
+        for (table, name) in [
+            (IDEMPOTENCY, &opts.store.idempotency_table),
+            (API_KEYS, &opts.store.api_keys_table),
+            (RATE_LIMITS, &opts.store.rate_limits_table),
+        ] {
+            table
+                .ensure(&client, name)
+                .await
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("preparing {name}"))?;
+        }
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hub = Arc::new(Hub::default());
@@ -143,7 +156,19 @@ impl Runtime {
             Arc::new(DynamoPlatformState::new(client.clone(), &opts.store.platform_state_table)),
             feed,
         ));
-        let keys = Arc::new(DynamoKeys::new(client, &opts.store.idempotency_table));
+        let keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.idempotency_table));
+        let access = Access {
+            keys: Arc::new(DynamoKeyStore::new(client.clone(), &opts.store.api_keys_table)),
+            counters: Arc::new(DynamoRateCounter::new(client, &opts.store.rate_limits_table)),
+            limits: opts.store.api_limits,
+            clock: clock.clone(),
+        };
+        // Auth is always on. `BATON_ADMIN_KEY` is the operator's key; without any key at all,
+        // a first admin key is made and shown once.
+        if let Some(text) = &opts.admin_key {
+            access.accept_operator_key(text).await.context("storing BATON_ADMIN_KEY")?;
+        }
+        let first_admin_key = access.first_admin_key().await.context("creating the first admin key")?;
         let queue = Arc::new(LocalQueue::new(opts.workers));
 
         let boot_id = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -180,6 +205,8 @@ impl Runtime {
             queue: queue.clone(),
             keys,
             hub: Some(hub.clone()),
+            access,
+            cors_origins: opts.store.cors_origins.clone(),
             health: HealthSource { states: platform_state, limits: opts.store.limits.clone(), configured },
         };
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(opts.bind, opts.port))
@@ -192,6 +219,7 @@ impl Runtime {
             let stop = async move {
                 let _ = server_shutdown.wait_for(|stop| *stop).await;
             };
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
                 tracing::error!(error = %e, "HTTP server failed");
             }
@@ -208,6 +236,7 @@ impl Runtime {
             addr,
             dynamodb_endpoint: dynamo.endpoint.clone(),
             boot_id,
+            first_admin_key,
             hub,
             queue,
             shutdown,

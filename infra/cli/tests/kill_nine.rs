@@ -13,6 +13,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const ROUNDS: usize = 5;
+const KEY: &str = "bk_operator_kill-nine-test-key-0123456789abcdef0123456789";
 const CLIENTS: usize = 4;
 
 struct Serve {
@@ -28,6 +29,7 @@ fn serve(dir: &std::path::Path, slack: &str) -> Serve {
         .env("SLACK_API_URL", format!("{slack}/api"))
         .env("BATON_RATE_LIMITS", "slack=100000/1s")
         .env("BATON_LOG", "warn")
+        .env("BATON_ADMIN_KEY", KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -49,7 +51,12 @@ async fn submit(http: &reqwest::Client, base: &str, id: &str) -> bool {
     let body = json!({"action": {"id": id, "type": "notify", "platform": "slack", "priority": "normal",
                                  "data": {"channel": "#ops", "text": id}}});
     matches!(
-        http.post(format!("{base}/api/actions")).header("content-type", "application/json").body(body.to_string()).send().await,
+        http.post(format!("{base}/api/actions"))
+            .header("content-type", "application/json")
+            .bearer_auth(KEY)
+            .body(body.to_string())
+            .send()
+            .await,
         Ok(r) if r.status().as_u16() == 202
     )
 }
@@ -108,8 +115,15 @@ async fn kill_nine_under_load_five_times_loses_nothing_and_finishes_nothing_twic
     for id in &accepted {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let a: Value =
-                http.get(format!("{}/api/actions/{id}", s.base)).send().await.expect("get").json().await.expect("json");
+            let a: Value = http
+                .get(format!("{}/api/actions/{id}", s.base))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
             if a["status"] == "success" || a["status"] == "failed" {
                 finals.insert(id.clone(), a);
                 break;

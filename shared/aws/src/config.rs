@@ -15,6 +15,14 @@ pub struct StoreConfig {
     pub limits: baton_domain::limits::Limits,
     /// `BATON_IDEMPOTENCY_TABLE`, default `baton-idempotency`.
     pub idempotency_table: String,
+    /// `BATON_API_KEYS_TABLE`, default `baton-api-keys`.
+    pub api_keys_table: String,
+    /// `BATON_RATE_LIMITS_TABLE`, default `baton-rate-limits`.
+    pub rate_limits_table: String,
+    /// The API's rate limits: the contract's, overridden by `BATON_API_RATE_LIMITS`.
+    pub api_limits: baton_domain::auth::limits::ApiLimits,
+    /// `BATON_CORS_ORIGINS`: origins a browser may call the API from (comma-separated).
+    pub cors_origins: Vec<String>,
 }
 
 /// What one function needs besides the actions table; checked at cold start, all at once.
@@ -157,6 +165,21 @@ impl StoreConfig {
         let platform_state_table =
             lookup("BATON_PLATFORM_STATE_TABLE").unwrap_or_else(|| "baton-platform-state".into());
         let idempotency_table = lookup("BATON_IDEMPOTENCY_TABLE").unwrap_or_else(|| "baton-idempotency".into());
+        let api_keys_table = lookup("BATON_API_KEYS_TABLE").unwrap_or_else(|| "baton-api-keys".into());
+        let rate_limits_table = lookup("BATON_RATE_LIMITS_TABLE").unwrap_or_else(|| "baton-rate-limits".into());
+        let api_limits = match lookup("BATON_API_RATE_LIMITS") {
+            None => Default::default(),
+            Some(text) => baton_domain::auth::limits::ApiLimits::default().with_overrides(&text).unwrap_or_else(|e| {
+                problems.push(format!("BATON_API_RATE_LIMITS: {e}"));
+                Default::default()
+            }),
+        };
+        let cors_origins = lookup("BATON_CORS_ORIGINS")
+            .unwrap_or_else(|| "http://localhost:3000".into())
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -166,6 +189,10 @@ impl StoreConfig {
             platform_state_table,
             limits,
             idempotency_table,
+            api_keys_table,
+            rate_limits_table,
+            api_limits,
+            cors_origins,
         })
     }
 }

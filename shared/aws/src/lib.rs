@@ -1,5 +1,6 @@
 //! Baton's AWS adapters.
 //!
+//! - [`access`]: `DynamoKeyStore` and `DynamoRateCounter`, the API keys and rate limits.
 //! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
 //! - [`calls`]: `CallCounter`, an SDK interceptor counting API calls by operation.
 //! - [`codec`]: JSON ⇄ DynamoDB attribute values.
@@ -15,6 +16,7 @@
 //!
 //! Depends on the domain only; never on the HTTP layer or a platform client.
 
+pub mod access;
 pub mod apigw;
 pub mod calls;
 pub mod codec;

@@ -89,8 +89,14 @@ pub const ACTIONS: TableDef = TableDef {
 };
 
 /// Every table Baton needs today.
-pub const ALL: &[TableDef] =
-    &[ACTIONS, crate::connections::CONNECTIONS, crate::platform_state::PLATFORM_STATE, crate::keys::IDEMPOTENCY];
+pub const ALL: &[TableDef] = &[
+    ACTIONS,
+    crate::connections::CONNECTIONS,
+    crate::platform_state::PLATFORM_STATE,
+    crate::keys::IDEMPOTENCY,
+    crate::access::API_KEYS,
+    crate::access::RATE_LIMITS,
+];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())

@@ -1,5 +1,6 @@
 //! Baton's pure core.
 //!
+//! - [`auth`]: API keys, scopes and the API's rate limits.
 //! - [`model`]: the Action (contract schema + lifecycle) and its transitions.
 //! - [`validation`]: parsing of submitted actions and platform `data` schemas, with field paths.
 //! - [`error`]: the contract's error codes, the client envelope, the domain's errors.
@@ -15,6 +16,7 @@
 //!
 //! This crate must not depend on any AWS, Lambda, HTTP-client or web-framework crate.
 
+pub mod auth;
 pub mod error;
 pub mod events;
 #[cfg(any(test, feature = "test-support"))]

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::ApiKey;
+use crate::auth::limits::Counter;
 use crate::error::{PlatformError, StoreError};
 use crate::events::{Event, Subscription};
 use crate::limits::PlatformState;
@@ -298,4 +300,26 @@ pub trait ConnectionStore: Send + Sync {
     async fn delete(&self, id: &str) -> Result<(), StoreError>;
     async fn subscribe(&self, id: &str, subscription: &Subscription) -> Result<(), StoreError>;
     async fn all(&self) -> Result<Vec<Connection>, StoreError>;
+}
+
+/// The API keys table: records found by the hash of the presented key.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// Stores a key; `AlreadyExists` if a key with its hash is there.
+    async fn create(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Every key, newest first (records only: no secret exists to list).
+    async fn list(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Marks key `id` revoked at `at`; the record as it is now, `None` if there is no such key.
+    async fn revoke(&self, id: &str, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError>;
+    /// Notes a use at `at`, if the last noted one is older than a minute (best effort).
+    async fn touch(&self, hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// The API's rate-limit counters, shared by every process.
+#[async_trait]
+pub trait RateCounter: Send + Sync {
+    /// Counts one request on `counter`: its count now, or `None` when its limit was reached
+    /// (and the request is not counted).
+    async fn hit(&self, counter: &Counter) -> Result<Option<u64>, StoreError>;
 }

@@ -29,6 +29,11 @@ impl ApiError {
         Self::invalid(vec![FieldError::new(field, reason)])
     }
 
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.envelope.error.details = Some(details);
+        self
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }

@@ -4,24 +4,29 @@
 //! - [`ws`]: `/ws`, the WebSocket protocol (local runtime; API Gateway serves it on AWS).
 //! - [`hub`]: the local WebSocket connections as a `Notifier`.
 //! - [`error`]: the one failure → HTTP mapping, always in the contract's envelope.
+//! - [`auth`]: API keys, scopes, rate limits, JSON-only POSTs, WebSocket origins.
+//! - [`keys`]: `/api/keys`.
 //!
 //! Routes parse, call one use case or query, and shape the answer; no workflow lives here.
 
 pub mod actions;
+pub mod auth;
 pub mod error;
 pub mod hub;
+pub mod keys;
 pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use baton_domain::ErrorCode;
+use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore};
-use baton_domain::usecases::Submitter;
+use baton_domain::usecases::{Access, Submitter};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -40,6 +45,10 @@ pub struct AppState {
     pub hub: Option<Arc<Hub>>,
     /// What `GET /api/actions/health` reads.
     pub health: HealthSource,
+    /// API keys, scopes and rate limits.
+    pub access: Access,
+    /// Origins a browser page may call the API from.
+    pub cors_origins: Vec<String>,
 }
 
 /// The platform state behind the health report.
@@ -68,19 +77,50 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::UnknownError, "internal error").into_response()
 }
 
+/// `route` guarded: the caller's key must have `scope`.
+fn scoped(state: &AppState, scope: Scope, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(axum::middleware::from_fn_with_state((state.clone(), scope), auth::require))
+}
+
+fn open(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::public))
+}
+
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
+        .expose_headers([
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderName::from_static("idempotent-replayed"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 pub fn router(state: AppState) -> Router {
+    let s = &state;
     Router::new()
-        .route("/api/actions", post(actions::submit))
-        .route("/api/events", post(actions::ingest))
-        .route("/api/actions/recent", get(actions::recent))
-        .route("/api/actions/queue", get(actions::queue))
-        .route("/api/actions/health", get(actions::health))
-        .route("/api/actions/{id}", get(actions::get_one))
-        .route("/ws", get(ws::upgrade))
-        .route("/healthz", get(healthz))
+        .route("/api/actions", scoped(s, Scope::ActionsWrite, post(actions::submit)))
+        .route("/api/events", scoped(s, Scope::ActionsWrite, post(actions::ingest)))
+        .route("/api/actions/recent", scoped(s, Scope::ActionsRead, get(actions::recent)))
+        .route("/api/actions/queue", scoped(s, Scope::ActionsRead, get(actions::queue)))
+        .route("/api/actions/health", scoped(s, Scope::ActionsRead, get(actions::health)))
+        .route("/api/actions/{id}", scoped(s, Scope::ActionsRead, get(actions::get_one)))
+        .route("/api/keys", scoped(s, Scope::Admin, post(keys::create).get(keys::list)))
+        .route("/api/keys/{id}", scoped(s, Scope::Admin, delete(keys::revoke)))
+        .route("/ws", scoped(s, Scope::ActionsRead, get(ws::upgrade)))
+        .route("/healthz", open(s, get(healthz)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(auth::json_only))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors(&state.cors_origins))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

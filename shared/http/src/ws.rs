@@ -29,11 +29,16 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn upgrade(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Some(hub) = state.hub.clone() else {
         return ApiError::not_found("no WebSocket endpoint here").into_response();
     };
+    if !crate::auth::origin_allowed(&state.cors_origins, &headers) {
+        let message = "this page's origin may not open Baton's WebSocket; see BATON_CORS_ORIGINS";
+        return ApiError::new(StatusCode::FORBIDDEN, ErrorCode::PermissionDenied, message).into_response();
+    }
     match ws {
         Ok(ws) => ws.on_upgrade(move |socket| serve(socket, hub)),
         Err(rejection) => ApiError::new(

@@ -5,16 +5,19 @@
 //! - [`execute`]: lease, admit, call, record (`Executor`), and its one composition.
 //! - [`ingest`]: ingress messages → accepted actions or recorded rejections (`Ingestor`).
 //! - [`sweep`]: make unfinished work runnable again (`recover` after a restart, `redrive`).
+//! - [`access`]: API keys, scopes and the API's rate limits (`Access`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
 //! Must not import any adapter crate.
 
+pub mod access;
 pub mod execute;
 pub mod idempotency;
 pub mod ingest;
 pub mod submit;
 pub mod sweep;
 
+pub use access::Access;
 pub use execute::{Executor, ExecutorParts, Outcome};
 pub use ingest::{IngestOutcome, Ingestor};
 pub use submit::{Receipt, Submitter};

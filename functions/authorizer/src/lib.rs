@@ -1,0 +1,2 @@
+//! `AuthorizerFunction`: the API key of every REST request and WebSocket `$connect`.
+pub mod handler;
