@@ -119,7 +119,7 @@ impl KeyStore for DynamoKeyStore {
                 _ => break,
             }
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|k| std::cmp::Reverse(k.created_at));
         Ok(out)
     }
 

@@ -5,7 +5,7 @@
 //! - [`hub`]: the local WebSocket connections as a `Notifier`.
 //! - [`error`]: the one failure → HTTP mapping, always in the contract's envelope.
 //! - [`auth`]: API keys, scopes, rate limits, JSON-only POSTs, WebSocket origins.
-//! - [`keys`]: `/api/keys`.
+//! - [`keys`]: the key management routes.
 //!
 //! Routes parse, call one use case or query, and shape the answer; no workflow lives here.
 

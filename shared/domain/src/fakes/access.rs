@@ -33,7 +33,7 @@ impl KeyStore for MemoryKeyStore {
 
     async fn list(&self) -> Result<Vec<ApiKey>, StoreError> {
         let mut all: Vec<ApiKey> = lock(&self.items).values().cloned().collect();
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
         Ok(all)
     }
 
