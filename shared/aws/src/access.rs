@@ -18,10 +18,11 @@ const KIND: &str = "apikey";
 
 pub const API_KEYS: TableDef = TableDef {
     logical: "api_keys",
-    hash: "id",
+    // Keyed by the SHA-256 of the key: a presented key is looked up by its hash.
+    hash: "hash",
     range: None,
     // One partition lists every key (they are few); revocation finds a key by its id there.
-    indexes: &[IndexDef { name: "all-keys", hash: "kind", range: Some("keyId"), projection: Projected::All }],
+    indexes: &[IndexDef { name: "all-keys", hash: "kind", range: Some("id"), projection: Projected::All }],
     ttl_attribute: None,
 };
 
@@ -41,8 +42,6 @@ impl DynamoKeyStore {
 
     fn item(key: &ApiKey) -> Result<Item, StoreError> {
         let mut item = encode(key)?;
-        item.insert("id".into(), AttributeValue::S(key.hash.clone()));
-        item.insert("keyId".into(), AttributeValue::S(key.id.clone()));
         item.insert("kind".into(), AttributeValue::S(KIND.into()));
         Ok(item)
     }
@@ -53,7 +52,7 @@ impl DynamoKeyStore {
             .query()
             .table_name(&self.table)
             .index_name(API_KEYS.indexes[0].name)
-            .key_condition_expression("#kind = :kind AND keyId = :id")
+            .key_condition_expression("#kind = :kind AND id = :id")
             .expression_attribute_names("#kind", "kind")
             .expression_attribute_values(":kind", AttributeValue::S(KIND.into()))
             .expression_attribute_values(":id", AttributeValue::S(id.into()))
@@ -71,7 +70,7 @@ impl KeyStore for DynamoKeyStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(hash.into()))
+            .key("hash", AttributeValue::S(hash.into()))
             .consistent_read(true)
             .send()
             .await
@@ -85,7 +84,8 @@ impl KeyStore for DynamoKeyStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(Self::item(key)?))
-            .condition_expression("attribute_not_exists(id)")
+            .condition_expression("attribute_not_exists(#h)")
+            .expression_attribute_names("#h", "hash")
             .send()
             .await
             .map_err(classify)
@@ -130,9 +130,10 @@ impl KeyStore for DynamoKeyStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("id", AttributeValue::S(key.hash.clone()))
+                .key("hash", AttributeValue::S(key.hash.clone()))
                 .update_expression("SET revokedAt = if_not_exists(revokedAt, :at)")
-                .condition_expression("attribute_exists(id)")
+                .condition_expression("attribute_exists(#h)")
+                .expression_attribute_names("#h", "hash")
                 .expression_attribute_values(":at", attribute(&at)?)
                 .return_values(ReturnValue::AllNew)
                 .send()
@@ -151,9 +152,10 @@ impl KeyStore for DynamoKeyStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(hash.into()))
+            .key("hash", AttributeValue::S(hash.into()))
             .update_expression("SET lastUsedAt = :at")
-            .condition_expression("attribute_exists(id) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :before)")
+            .condition_expression("attribute_exists(#h) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :before)")
+            .expression_attribute_names("#h", "hash")
             .expression_attribute_values(":at", attribute(&at)?)
             .expression_attribute_values(":before", attribute(&minute_ago)?)
             .send()
