@@ -23,6 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         None => Default::default(),
     };
     let platforms = PlatformSettings::from_lookup(|k| secret.get(k).cloned().or_else(|| std::env::var(k).ok()));
+    for s in platforms.secret_values() {
+        baton_aws::telemetry::Redactor::global().remember(&s);
+    }
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let queue = SqsActionQueue::new(aws_sdk_sqs::Client::new(&sdk), config.queue_urls.clone(), config.capacity);
     let executor = Executor::compose(ExecutorParts {

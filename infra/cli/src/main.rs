@@ -1,115 +1,29 @@
-//! `baton`: the command line. `baton serve` runs the local runtime.
+//! `baton`: the command line (see `commands`). `baton serve` runs the local runtime.
 
-use anyhow::Context;
-use baton_aws::config::StoreConfig;
-use baton_cli::embedded::default_data_dir;
-use baton_cli::scheduler::DEFAULT_WORKERS;
-use baton_cli::{DataLocation, Runtime, ServeOptions};
-use baton_domain::model::Priority;
-use baton_platforms::PlatformSettings;
-use clap::{Args, Parser, Subcommand};
-use std::net::IpAddr;
-use std::path::PathBuf;
+mod client;
+mod commands;
+
+use baton_aws::telemetry;
+use clap::Parser;
+use commands::{Cli, Command};
+use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-
-#[derive(Parser)]
-#[command(name = "baton", version, about = "Baton: the orchestration layer of the AI operations command center")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the whole system locally: REST + WebSocket on one port, embedded DynamoDB, workers.
-    Serve(ServeArgs),
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 3000)]
-    port: u16,
-    /// Address to listen on. Every request needs an API key, so `0.0.0.0` is safe to offer.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
-    /// Directory of the database file.
-    #[arg(long, conflicts_with = "memory")]
-    data_dir: Option<PathBuf>,
-    /// Keep everything in memory (lost on exit).
-    #[arg(long)]
-    memory: bool,
-    /// Workers per priority, e.g. `critical=8,high=8,normal=16,low=8`.
-    #[arg(long, value_parser = parse_workers)]
-    workers: Option<[u32; 4]>,
-}
-
-fn parse_workers(text: &str) -> Result<[u32; 4], String> {
-    let mut workers = DEFAULT_WORKERS;
-    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let (name, count) = part.split_once('=').ok_or_else(|| format!("'{part}': expected priority=count"))?;
-        let priority = Priority::parse(name.trim())
-            .ok_or_else(|| format!("'{name}' is not a priority; allowed: {}", Priority::allowed()))?;
-        let count: u32 = count.trim().parse().map_err(|_| format!("'{count}' is not a whole number"))?;
-        if !(1..=256).contains(&count) {
-            return Err(format!("{name}: between 1 and 256 workers"));
-        }
-        workers[priority.index()] = count;
-    }
-    Ok(workers)
-}
 
 fn init_logging() {
     let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info,dynoxide=error"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    telemetry::init(filter, std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json"), false);
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
     init_logging();
-    match Cli::parse().command {
-        Command::Serve(args) => {
-            let data = if args.memory {
-                DataLocation::Memory
-            } else {
-                DataLocation::Dir(args.data_dir.unwrap_or_else(|| default_data_dir().to_path_buf()))
-            };
-            let mut opts = ServeOptions::new(
-                args.bind,
-                args.port,
-                data,
-                PlatformSettings::from_env(),
-                args.workers.unwrap_or(DEFAULT_WORKERS),
-                StoreConfig::from_env()?,
-            );
-            opts.admin_key = std::env::var("BATON_ADMIN_KEY").ok().filter(|k| !k.trim().is_empty());
-            let runtime = Runtime::start(opts).await.context("starting baton")?;
-            if let Some(key) = &runtime.first_admin_key {
-                // The one time a secret is ever printed: a first start, no key yet.
-                println!("BATON ADMIN KEY (shown once, keep it safe): {key}");
-            }
-            println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-            tracing::info!("stopping: letting running attempts finish");
-            runtime.stop().await;
-            Ok(())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn worker_counts_parse_per_priority() {
-        assert_eq!(parse_workers("critical=2,low=1").expect("valid"), [2, 8, 16, 1]);
-        assert!(parse_workers("urgent=2").is_err());
-        assert!(parse_workers("low=0").is_err());
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args).await.map_err(client::Failure::from),
+        Command::Keys(c) => commands::keys::run(&cli.globals, c).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.exit(),
     }
 }

@@ -1,6 +1,7 @@
 //! Baton's AWS adapters.
 //!
 //! - [`access`]: `DynamoKeyStore` and `DynamoRateCounter`, the API keys and rate limits.
+//! - [`telemetry`]: logs, redacted on their way out, in every format.
 //! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
 //! - [`calls`]: `CallCounter`, an SDK interceptor counting API calls by operation.
 //! - [`codec`]: JSON ⇄ DynamoDB attribute values.
@@ -31,6 +32,7 @@ pub mod sqs;
 pub mod store;
 pub mod stream;
 pub mod tables;
+pub mod telemetry;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 

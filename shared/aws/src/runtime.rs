@@ -3,17 +3,11 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// JSON lines to CloudWatch Logs; level from `RUST_LOG` (default `info`).
+/// JSON lines to CloudWatch Logs, redacted; level from `RUST_LOG` (default `info`).
 pub fn init_telemetry() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .without_time() // Lambda stamps every line itself
-        .with_target(false)
-        .try_init();
+    crate::telemetry::init(filter, true, true);
 }
 
 pub async fn sdk_config() -> SdkConfig {

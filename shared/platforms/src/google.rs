@@ -32,6 +32,12 @@ impl std::fmt::Debug for ServiceAccount {
 }
 
 impl ServiceAccount {
+    /// The account's secret text (its private key), for the log redactor.
+    pub fn secret_values(&self) -> Vec<String> {
+        use secrecy::ExposeSecret;
+        vec![self.private_key.expose_secret().to_owned()]
+    }
+
     /// `GOOGLE_SERVICE_ACCOUNT_JSON`: the key file's JSON, or a path to it.
     pub fn from_json_or_path(value: &str) -> Result<Self, String> {
         let text = if value.trim_start().starts_with('{') {
