@@ -105,15 +105,39 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacted<M> {
     }
 }
 
-/// Text lines (or JSON lines with `json`) on stderr, filtered by `filter`, always redacted.
+/// Crates that log whole request and response bodies at `trace` (items, messages, uploads):
+/// never below `debug`, whatever the filter asks for.
+const BODY_LOGGERS: &[&str] =
+    &["aws_smithy_runtime", "aws_smithy_http", "aws_smithy_http_client", "hyper", "hyper_util", "reqwest", "h2", "tungstenite"];
+
+/// Text lines (or JSON lines with `json`) on stderr, filtered by `filter` and never below
+/// `debug` for the body loggers, always redacted.
 pub fn init(filter: EnvFilter, json: bool, lambda: bool) {
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(Redacted(std::io::stderr as fn() -> std::io::Stderr));
+    use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, fmt};
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(BODY_LOGGERS.iter().map(|t| (*t, LevelFilter::DEBUG)));
+    let filter = filter.and(caps);
+    let out = Redacted(std::io::stderr as fn() -> std::io::Stderr);
+    let registry = tracing_subscriber::registry();
     let _ = match (json, lambda) {
         // Lambda stamps every line itself.
-        (true, true) => builder.json().with_current_span(false).without_time().with_target(false).try_init(),
-        (true, false) => builder.json().try_init(),
-        (false, _) => builder.try_init(),
+        (true, true) => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(false)
+                    .without_time()
+                    .with_target(false)
+                    .with_writer(out)
+                    .with_filter(filter),
+            )
+            .try_init(),
+        (true, false) => registry.with(fmt::layer().json().with_writer(out).with_filter(filter)).try_init(),
+        (false, _) => registry.with(fmt::layer().with_writer(out).with_filter(filter)).try_init(),
     };
 }
 

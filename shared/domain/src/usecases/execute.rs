@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{instrument, warn};
+use tracing::{info, instrument, warn};
 
 use crate::error::{DomainError, ErrorCode, PlatformError, StoreError};
 use crate::guard::{Admission, Booking, Look, PlatformGuard};
@@ -264,9 +264,13 @@ impl Executor {
                 let config = leased.retry_config();
                 match decide_retry(&config, leased.retries, retriable, err.retry_after, fastrand::f64()) {
                     RetryDecision::Retry(delay) => {
+                        info!(code = %err.code, error = %err.message, ?delay, "attempt failed; retrying");
                         (leased.retry(&self.worker_id, error, delay, now), Outcome::RetryIn(delay))
                     }
-                    RetryDecision::GiveUp => (leased.fail(&self.worker_id, error, now), Outcome::Failed(err.code)),
+                    RetryDecision::GiveUp => {
+                        warn!(code = %err.code, error = %err.message, "action failed for good");
+                        (leased.fail(&self.worker_id, error, now), Outcome::Failed(err.code))
+                    }
                 }
             }
         };
