@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the tools the test suite needs beyond cargo into ./.venv (idempotent):
-# the SQS/DynamoDB emulator (moto), the Lambda build tool (cargo-lambda + zig), the SAM CLI
-# and the template linter. Versions are pinned; see docs/DESIGN.md for why cfn-lint is 1.53.3.
+# the SQS/DynamoDB emulator (moto), the Lambda build tool (cargo-lambda + zig), the SAM CLI,
+# the template linter and the API fuzzer (schemathesis). Versions are pinned; see docs/DESIGN.md for why cfn-lint is 1.53.3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv
 PY=${PYTHON:-python3}
-STAMP="$VENV/.baton-tools-v1"
+STAMP="$VENV/.baton-tools-v2"
 
 if [ -f "$STAMP" ]; then
   exit 0
@@ -19,5 +19,6 @@ fi
   "cargo-lambda==1.9.2" \
   "ziglang" \
   "aws-sam-cli==1.170.0" \
-  "cfn-lint==1.53.3"
+  "cfn-lint==1.53.3" \
+  "schemathesis==4.32.5"
 touch "$STAMP"

@@ -13,6 +13,7 @@ use baton_aws::apigw::ApiGwNotifier;
 use baton_aws::calls::CallCounter;
 use baton_aws::connections::{CONNECTIONS, DynamoConnections};
 use baton_aws::events_queue::{SqsEventPublisher, SqsParking};
+use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::sqs::SqsActionQueue;
@@ -21,7 +22,7 @@ use baton_aws::{local_dynamodb_client, local_sqs_client, tables};
 use baton_domain::limits::Limits;
 use baton_domain::model::Priority;
 use baton_domain::ports::SystemClock;
-use baton_domain::usecases::{Executor, ExecutorParts, Ingestor, Submitter};
+use baton_domain::usecases::{Access, Executor, ExecutorParts, Ingestor, Submitter};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -148,6 +149,7 @@ pub struct Stack {
     pub keys: Arc<DynamoKeys>,
     pub platform_state: Arc<DynamoPlatformState>,
     pub connections: Arc<DynamoConnections>,
+    pub access: Access,
     pub ingestor: Ingestor,
     pub executor: Executor,
     pub sink: SqsEventPublisher,
@@ -173,6 +175,8 @@ impl Stack {
         PLATFORM_STATE.ensure_with(&harness_dynamodb, "platform-state", true).await.map_err(anyhow::Error::msg)?;
         CONNECTIONS.ensure(&harness_dynamodb, "connections").await.map_err(anyhow::Error::msg)?;
         IDEMPOTENCY.ensure(&harness_dynamodb, "idempotency").await.map_err(anyhow::Error::msg)?;
+        API_KEYS.ensure(&harness_dynamodb, "api-keys").await.map_err(anyhow::Error::msg)?;
+        RATE_LIMITS.ensure(&harness_dynamodb, "rate-limits").await.map_err(anyhow::Error::msg)?;
         let mut stream_arns = Vec::new();
         for table in ["actions", "platform-state"] {
             let desc = harness_dynamodb.describe_table().table_name(table).send().await?;
@@ -242,7 +246,14 @@ impl Stack {
             clock: Arc::new(SystemClock),
             worker_id: "sandbox-1".into(),
         });
+        let access = Access {
+            keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), "api-keys")),
+            counters: Arc::new(DynamoRateCounter::new(dynamodb.clone(), "rate-limits")),
+            limits: Default::default(),
+            clock: Arc::new(SystemClock),
+        };
         Ok(Self {
+            access,
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "idempotency")),
             ingestor: Ingestor { submitter },
             sink: SqsEventPublisher::new(sqs.clone(), &urls.events),
@@ -433,6 +444,63 @@ impl Stack {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+
+    /// A REST request as API Gateway makes it: the authorizer first (with its REQUEST event),
+    /// then — if it allowed the caller — the api function with the authorizer's context, through
+    /// `lambda_http` like on AWS. Returns the status and the JSON body.
+    pub async fn rest(&self, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        use tower::ServiceExt;
+        let mut headers = json!({"Content-Type": "application/json", "Host": "abc123rest.execute-api.us-east-1.amazonaws.com"});
+        if let Some(k) = key {
+            headers["Authorization"] = json!(format!("Bearer {k}"));
+        }
+        let authorizer_event = json!({
+            "type": "REQUEST", "methodArn": format!("arn:aws:execute-api:us-east-1:123456789012:abc123rest/{STAGE}/{method}{path}"),
+            "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
+            "requestContext": {"stage": STAGE, "identity": {"sourceIp": "203.0.113.9"}, "apiId": "abc123rest"}
+        });
+        // With no Authorization header, API Gateway refuses before calling the authorizer.
+        let context = match key {
+            None => return (401, json!({"message": "Unauthorized"})),
+            Some(_) => match authorizer::handler::decide(&self.access, &authorizer_event).await {
+                authorizer::handler::Decision::Unauthorized => return (401, json!({"message": "Unauthorized"})),
+                authorizer::handler::Decision::Policy(p) if p["policyDocument"]["Statement"][0]["Effect"] == "Deny" => {
+                    return (403, json!({"message": "User is not authorized to access this resource"}));
+                }
+                authorizer::handler::Decision::Policy(p) => {
+                    let mut c = p["context"].clone();
+                    c["principalId"] = p["principalId"].clone();
+                    c
+                }
+            },
+        };
+        let event = json!({
+            "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
+            "multiValueHeaders": {}, "queryStringParameters": null, "multiValueQueryStringParameters": null,
+            "pathParameters": {"proxy": path.trim_start_matches('/')}, "stageVariables": null,
+            "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "path": format!("/{STAGE}{path}"),
+                "accountId": "123456789012", "stage": STAGE, "requestId": uuid::Uuid::new_v4().to_string(),
+                "identity": {"sourceIp": "203.0.113.9"}, "apiId": "abc123rest", "authorizer": context},
+            "body": body.map(|b| b.to_string()), "isBase64Encoded": false
+        });
+        let state = api::handler::with_ports(
+            self.store.clone(),
+            self.queue.clone(),
+            self.keys.clone(),
+            baton_http::HealthSource {
+                states: self.platform_state.clone(),
+                limits: self.options.limits.clone(),
+                configured: vec![],
+            },
+            self.access.clone(),
+            vec![],
+        );
+        let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
+        let response = api::handler::app(state).oneshot(request).await.expect("response");
+        let status = response.status().as_u16();
+        let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// Sends a message to the ingress queue, as the reasoning engine does.

@@ -306,3 +306,27 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
     assert!(batches <= 104, "in batches of ten: {batches} batch calls");
     assert_eq!(stack.calls.get("SendMessage"), 0);
 }
+
+#[tokio::test]
+async fn rest_requests_pass_the_authorizer_with_a_key_and_the_api_enforces_its_scopes() {
+    let platforms = Platforms::start().await;
+    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(slack_ok()).mount(&platforms.slack).await;
+    let mut stack = Stack::start(&platforms, StackOptions::default()).await.expect("stack");
+    let create = |scopes: Vec<baton_domain::auth::Scope>| {
+        let request = baton_domain::auth::KeyRequest { name: "engine".into(), scopes, expires_at: None, rate_limit: None };
+        stack.access.create_key(request)
+    };
+    let (_, writer) = create(vec![baton_domain::auth::Scope::ActionsWrite]).await.expect("key");
+    let (_, reader) = create(vec![baton_domain::auth::Scope::ActionsRead]).await.expect("key");
+    let body = json!({"action": {"id": "keyed-1", "type": "notify", "platform": "slack", "priority": "high",
+        "data": {"channel": "#ops", "text": "via REST"}}});
+    assert_eq!(stack.rest("POST", "/api/actions", None, Some(&body)).await.0, 401);
+    assert_eq!(stack.rest("POST", "/api/actions", Some("bk_nope_nope"), Some(&body)).await.0, 401);
+    let (status, err) = stack.rest("POST", "/api/actions", Some(&reader), Some(&body)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (403, Some("PERMISSION_DENIED")), "{err}");
+    let (status, receipt) = stack.rest("POST", "/api/actions", Some(&writer), Some(&body)).await;
+    assert_eq!(status, 202, "{receipt}");
+    stack.pump_until_terminal(&["keyed-1".into()], Duration::from_secs(60)).await.expect("completed");
+    let (status, action) = stack.rest("GET", "/api/actions/keyed-1", Some(&reader), None).await;
+    assert_eq!((status, action["status"].as_str()), (200, Some("success")), "{action}");
+}

@@ -244,3 +244,41 @@ async fn a_first_start_makes_one_admin_key_and_later_starts_make_none() {
     second.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_openly_and_every_protected_operation_answers_401_without_a_key() {
+    let platforms = Platforms::start().await;
+    let app = app(&platforms).await;
+    let doc: Value = app.http.get(format!("{}/api/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    for name in ["ErrorEnvelope", "Frame", "ActionCompletedEvent", "HealthChangedEvent", "Action", "Receipt"] {
+        assert!(doc["components"]["schemas"][name].is_object(), "{name} in the components");
+    }
+    let paths = doc["paths"].as_object().expect("paths");
+    for (_, path, _, scope) in routes() {
+        let template = path.replace("some-id", "{id}").replace("/nope", "/{id}");
+        let item = paths.get(&template).unwrap_or_else(|| panic!("{template} is documented"));
+        let op = item.as_object().expect("item").values().next().expect("an operation");
+        assert!(op["x-baton-scope"] == scope || item.as_object().expect("item").values().any(|o| o["x-baton-scope"] == scope));
+    }
+    let mut protected = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("item") {
+            let open = op["security"].as_array().is_some_and(|s| s.is_empty());
+            let concrete = path.replace("{id}", "x");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let body = (method == Method::POST).then(|| json!({}));
+            let status = call(&app, method.clone(), &concrete, None, body.as_ref()).await.status().as_u16();
+            if open {
+                assert_ne!(status, 401, "{method} {path} is open");
+            } else {
+                protected += 1;
+                assert_eq!(status, 401, "{method} {path} without a key");
+                assert!(op["responses"]["401"].is_object(), "{method} {path} documents its 401");
+            }
+        }
+    }
+    assert!(protected >= 10, "{protected} protected operations");
+    app.runtime.stop().await;
+}

@@ -1,6 +1,7 @@
 //! template.yaml declares what the code expects: the same tables, keys and indexes as the
 //! runtime's table definitions, queues that outlast their consumers, a binary per function.
 
+use baton_aws::access::{API_KEYS, RATE_LIMITS};
 use baton_aws::connections::CONNECTIONS;
 use baton_aws::keys::IDEMPOTENCY;
 use baton_aws::platform_state::PLATFORM_STATE;
@@ -87,6 +88,8 @@ fn the_template_declares_the_tables_the_code_creates() {
     assert_table_matches(&t, "ConnectionsTable", &CONNECTIONS);
     assert_table_matches(&t, "PlatformStateTable", &PLATFORM_STATE);
     assert_table_matches(&t, "IdempotencyTable", &IDEMPOTENCY);
+    assert_table_matches(&t, "ApiKeysTable", &API_KEYS);
+    assert_table_matches(&t, "RateLimitsTable", &RATE_LIMITS);
     assert_eq!(
         resource(&t, "ActionsTable")["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES"),
@@ -141,7 +144,7 @@ fn every_function_names_a_binary_of_the_workspace() {
         }
     }
     let expected: BTreeSet<String> =
-        ["api", "ws", "ingest", "executor", "stream", "scheduler"].iter().map(|s| s.to_string()).collect();
+        ["api", "ws", "ingest", "executor", "stream", "scheduler", "authorizer"].iter().map(|s| s.to_string()).collect();
     assert_eq!(binaries, expected);
     for b in &binaries {
         let main = format!("{}/../functions/{b}/src/main.rs", env!("CARGO_MANIFEST_DIR"));
@@ -157,4 +160,32 @@ fn the_longest_action_timeout_fits_inside_the_executor_function_with_a_margin() 
     assert_eq!(timeout * 1000, EXECUTOR_TIMEOUT_MS, "the validation knows the executor's timeout");
     let lease = MAX_TIMEOUT_MS + baton_domain::usecases::execute::LEASE_GRACE.as_millis() as u64;
     assert!(lease + 30_000 <= EXECUTOR_TIMEOUT_MS, "the longest lease ends well inside an invocation");
+}
+
+#[test]
+fn every_rest_route_needs_the_authorizer_but_the_open_ones_and_the_websocket_connect_needs_it_too() {
+    let t = template();
+    let api = &resource(&t, "RestApi")["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"].as_str(), Some("ApiKeyAuthorizer"));
+    let auth = &api["Auth"]["Authorizers"]["ApiKeyAuthorizer"];
+    assert_eq!(auth["FunctionPayloadType"].as_str(), Some("REQUEST"));
+    assert_eq!(auth["Identity"]["ReauthorizeEvery"].as_u64(), Some(300));
+    let events = resource(&t, "ApiFunction")["Properties"]["Events"].as_mapping().expect("events");
+    let mut open = BTreeSet::new();
+    for (_, ev) in events {
+        let path = ev["Properties"]["Path"].as_str().expect("path").to_owned();
+        if ev["Properties"]["Auth"]["Authorizer"].as_str() == Some("NONE") {
+            open.insert(path);
+        }
+    }
+    let expected: BTreeSet<String> = ["/healthz", "/api/openapi.json"].iter().map(|s| s.to_string()).collect();
+    assert!(open.is_subset(&{
+        let mut all = expected.clone();
+        all.insert("/api/slack/interactions".into());
+        all.insert("/".into());
+        all.insert("/console/{proxy+}".into());
+        all
+    }), "only the open routes skip the authorizer: {open:?}");
+    assert!(expected.is_subset(&open), "{open:?}");
+    assert_eq!(resource(&t, "ConnectRoute")["Properties"]["AuthorizationType"].as_str(), Some("CUSTOM"));
 }

@@ -54,7 +54,27 @@ async fn submit_once(
     Ok(keyed_response(keyed))
 }
 
+/// The `Idempotency-Key` header, as the document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyHeader {
+    /// The same key and body again: the original receipt (`200`, `Idempotent-Replayed: true`);
+    /// another body: `409`. Kept 24 h.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
 /// `POST /api/actions`: `{action, context?, correlationId?}` → 202 with the queue position.
+#[utoipa::path(post, path = "/api/actions", tag = "actions", operation_id = "submitAction",
+    description = "Submit an action (the contract's `action:ready` payload).",
+    params(IdempotencyHeader), request_body = crate::schemas::Submission,
+    responses(
+        (status = 202, description = "Accepted and queued", body = crate::schemas::Receipt),
+        (status = 200, description = "Replayed: the receipt of the first request with this Idempotency-Key", body = crate::schemas::Receipt),
+        (status = 409, description = "The id, or the Idempotency-Key, is taken by something else: DUPLICATE_ERROR", body = crate::schemas::ErrorEnvelope),
+        (status = 413, description = "The body exceeds 256 KiB", body = crate::schemas::ErrorEnvelope),
+    ))]
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -66,6 +86,15 @@ pub async fn submit(
 }
 
 /// `POST /api/events`: the ingress envelope `{event, data}`, as on the SQS ingress queue.
+#[utoipa::path(post, path = "/api/events", tag = "actions", operation_id = "postEvent",
+    description = "The ingress envelope, as on the SQS ingress queue.",
+    params(IdempotencyHeader), request_body = crate::schemas::IngressEnvelope,
+    responses(
+        (status = 202, description = "Accepted", body = crate::schemas::Receipt),
+        (status = 200, description = "Replayed (Idempotency-Key)", body = crate::schemas::Receipt),
+        (status = 409, description = "DUPLICATE_ERROR", body = crate::schemas::ErrorEnvelope),
+        (status = 413, description = "The body exceeds 256 KiB", body = crate::schemas::ErrorEnvelope),
+    ))]
 pub async fn ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,6 +107,12 @@ pub async fn ingest(
 }
 
 /// `GET /api/actions/{id}`: the stored action with its whole lifecycle.
+#[utoipa::path(get, path = "/api/actions/{id}", tag = "actions", operation_id = "getAction",
+    params(("id" = String, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "The action", body = crate::schemas::Action),
+        (status = 404, description = "No such action", body = crate::schemas::ErrorEnvelope),
+    ))]
 pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     match state.store.get(&id).await.map_err(baton_domain::DomainError::from)? {
         Some(action) => Ok(Json(action).into_response()),
@@ -210,7 +245,29 @@ fn recent_entry(a: &Action) -> Value {
     v
 }
 
+/// The query of `GET /api/actions/recent`, as the document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RecentParams {
+    /// 1 to 500 (default 50).
+    limit: Option<u32>,
+    /// 0 to 10000.
+    offset: Option<u32>,
+    platform: Option<crate::schemas::Platform>,
+    /// pending, executing, success, failed, or an exact state; comma-separated for several.
+    status: Option<String>,
+    /// ISO 8601 timestamp or date; at most the retention window back.
+    #[param(rename = "startDate")]
+    start_date: Option<String>,
+    #[param(rename = "endDate")]
+    end_date: Option<String>,
+}
+
 /// `GET /api/actions/recent`.
+#[utoipa::path(get, path = "/api/actions/recent", tag = "actions", operation_id = "recentActions",
+    params(RecentParams),
+    responses((status = 200, description = "Newest first", body = crate::schemas::RecentPage)))]
 pub async fn recent(
     State(state): State<AppState>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -232,6 +289,8 @@ pub async fn recent(
 }
 
 /// `GET /api/actions/queue`: what waits, per priority, and how busy the workers are.
+#[utoipa::path(get, path = "/api/actions/queue", tag = "actions", operation_id = "queueStatus",
+    responses((status = 200, description = "The queues (first 100 of each) and their stats", body = crate::schemas::QueueStatus)))]
 pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> {
     let stats = state.queue.stats().await;
     let mut queues = serde_json::Map::new();
@@ -269,6 +328,8 @@ pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> 
 }
 
 /// `GET /api/actions/health`: each platform's breaker, rate limit and health, and the queue.
+#[utoipa::path(get, path = "/api/actions/health", tag = "actions", operation_id = "health",
+    responses((status = 200, description = "Every platform's breaker, rate limit and health", body = crate::schemas::HealthStatus)))]
 pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut states = Vec::new();
     for p in Platform::ALL.iter().copied() {

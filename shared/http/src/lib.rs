@@ -6,21 +6,24 @@
 //! - [`error`]: the one failure → HTTP mapping, always in the contract's envelope.
 //! - [`auth`]: API keys, scopes, rate limits, JSON-only POSTs, WebSocket origins.
 //! - [`keys`]: the key management routes.
+//! - [`openapi`], [`schemas`], [`event_schemas`]: the OpenAPI document, generated from the routes.
 //!
 //! Routes parse, call one use case or query, and shape the answer; no workflow lives here.
 
 pub mod actions;
 pub mod auth;
 pub mod error;
+pub mod event_schemas;
 pub mod hub;
 pub mod keys;
+pub mod openapi;
+pub mod schemas;
 pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
 use baton_domain::ErrorCode;
 use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
@@ -68,6 +71,8 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::ValidationError, "method not allowed on this route")
 }
 
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = schemas::Healthz)))]
 async fn healthz() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
@@ -77,13 +82,18 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::UnknownError, "internal error").into_response()
 }
 
-/// `route` guarded: the caller's key must have `scope`.
-fn scoped(state: &AppState, scope: Scope, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.route_layer(axum::middleware::from_fn_with_state((state.clone(), scope), auth::require))
+type Routes = utoipa_axum::router::UtoipaMethodRouter<AppState>;
+
+/// A route guarded: the caller's key must have `scope`. The document says so too.
+fn scoped(state: &AppState, scope: Scope, (schemas, mut paths, route): Routes) -> Routes {
+    openapi::guarded(&mut paths, scope.as_str());
+    (schemas, paths, route.route_layer(axum::middleware::from_fn_with_state((state.clone(), scope), auth::require)))
 }
 
-fn open(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::public))
+/// A route anyone may call, counted per client address.
+fn open(state: &AppState, (schemas, mut paths, route): Routes) -> Routes {
+    openapi::public(&mut paths);
+    (schemas, paths, route.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::public)))
 }
 
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
@@ -104,20 +114,27 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 }
 
 pub fn router(state: AppState) -> Router {
+    use utoipa::OpenApi;
+    use utoipa_axum::routes;
     let s = &state;
-    Router::new()
-        .route("/api/actions", scoped(s, Scope::ActionsWrite, post(actions::submit)))
-        .route("/api/events", scoped(s, Scope::ActionsWrite, post(actions::ingest)))
-        .route("/api/actions/recent", scoped(s, Scope::ActionsRead, get(actions::recent)))
-        .route("/api/actions/queue", scoped(s, Scope::ActionsRead, get(actions::queue)))
-        .route("/api/actions/health", scoped(s, Scope::ActionsRead, get(actions::health)))
-        .route("/api/actions/{id}", scoped(s, Scope::ActionsRead, get(actions::get_one)))
-        .route("/api/keys", scoped(s, Scope::Admin, post(keys::create).get(keys::list)))
-        .route("/api/keys/{id}", scoped(s, Scope::Admin, delete(keys::revoke)))
-        .route("/ws", scoped(s, Scope::ActionsRead, get(ws::upgrade)))
-        .route("/healthz", open(s, get(healthz)))
+    let (router, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(scoped(s, Scope::ActionsWrite, routes!(actions::submit)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(actions::ingest)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(actions::recent)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(actions::queue)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(actions::health)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(actions::get_one)))
+        .routes(scoped(s, Scope::Admin, routes!(keys::create, keys::list)))
+        .routes(scoped(s, Scope::Admin, routes!(keys::revoke)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(ws::upgrade)))
+        .routes(open(s, routes!(healthz)))
+        .routes(open(s, routes!(openapi::document)))
+        .split_for_parts();
+    let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn(auth::json_only))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors(&state.cors_origins))

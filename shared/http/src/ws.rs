@@ -27,6 +27,15 @@ pub const CLOSE_TOO_SLOW: u16 = 1013;
 /// How long one frame may take to leave; longer, and the client counts as gone.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
+#[utoipa::path(get, path = "/ws", tag = "websocket", operation_id = "websocket",
+    description = "The WebSocket: frames are `Frame` (an event's payload in `data`, one of the `*Event` schemas); \
+clients send `ClientMessage` (`{\"action\": \"subscribe\", \"events\": [\"action:*\"]}` or `{\"action\": \"ping\"}`). \
+Browsers give the key as `?token=`.",
+    params(("token" = Option<String>, Query, description = "The API key, for clients that cannot set headers")),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade", body = crate::schemas::ErrorEnvelope),
+    ))]
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

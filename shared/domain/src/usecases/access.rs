@@ -75,7 +75,14 @@ impl Access {
         Ok(self.keys.list().await?)
     }
 
+    /// Revokes a key. The operator's key is the environment's (`BATON_ADMIN_KEY`): change or
+    /// unset it there instead.
     pub async fn revoke_key(&self, id: &str) -> Result<ApiKey, DomainError> {
+        if id == OPERATOR_KEY_ID {
+            return Err(DomainError::Conflict(
+                "the operator's key is set by BATON_ADMIN_KEY; change or unset it there to retire it".into(),
+            ));
+        }
         self.keys.revoke(id, self.clock.now()).await?.ok_or_else(|| DomainError::NotFound(format!("key {id}")))
     }
 
@@ -86,10 +93,9 @@ impl Access {
         if self.keys.by_hash(&hash).await?.is_some_and(|k| k.revoked_at.is_none()) {
             return Ok(());
         }
-        for old in self.keys.list().await? {
-            if old.id == OPERATOR_KEY_ID && old.revoked_at.is_none() {
-                self.keys.revoke(OPERATOR_KEY_ID, self.clock.now()).await?;
-            }
+        // A previous value stops working.
+        if self.keys.list().await?.iter().any(|k| k.id == OPERATOR_KEY_ID && k.revoked_at.is_none()) {
+            self.keys.revoke(OPERATOR_KEY_ID, self.clock.now()).await?;
         }
         let key = ApiKey {
             id: OPERATOR_KEY_ID.into(),
