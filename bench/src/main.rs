@@ -21,6 +21,35 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
+/// The operator's key of the runtimes the benchmark starts (only to make the bench's own key).
+const OPERATOR_KEY: &str = "bk_operator_bench-operator-key-0123456789abcdef0123456789";
+
+/// The key the load runs with: an ordinary key (rate limited, so its counters are paid for)
+/// with limits raised above the load.
+static KEY: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn key() -> String {
+    KEY.lock().map(|k| k.clone()).unwrap_or_default()
+}
+
+/// Makes the load's key on the runtime at `base` (each run has its own database).
+async fn make_key(base: &str) -> anyhow::Result<()> {
+    let body = json!({"name": "bench", "scopes": ["actions:write", "actions:read"],
+                      "rateLimit": {"perMinute": 100_000_000u64, "perHour": 1_000_000_000u64}});
+    let resp: Value = reqwest::Client::new()
+        .post(format!("{base}/api/keys"))
+        .bearer_auth(OPERATOR_KEY)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let text = resp["key"].as_str().ok_or_else(|| anyhow!("no key in {resp}"))?.to_owned();
+    if let Ok(mut k) = KEY.lock() {
+        *k = text;
+    }
+    Ok(())
+}
 const CONCURRENCY: usize = 64;
 
 struct Opts {
@@ -92,7 +121,7 @@ fn action_body(i: usize, priority: &str) -> Value {
 
 /// A WebSocket reader: every frame, with the moment it arrived.
 async fn watch(url: &str) -> anyhow::Result<mpsc::UnboundedReceiver<(Instant, Value)>> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}?token={}", key())).await?;
     ws.send(Message::Text(
         json!({"action": "subscribe", "events": ["action:executing", "action:completed", "action:failed"]})
             .to_string()
@@ -124,7 +153,7 @@ async fn submit_all(
             let url = url.clone();
             async move {
                 let sent = Instant::now();
-                let resp = http.post(&url).json(&body).send().await?;
+                let resp = http.post(&url).bearer_auth(key()).json(&body).send().await?;
                 if resp.status().as_u16() != 202 {
                     bail!("submit answered {}", resp.status());
                 }
@@ -170,6 +199,7 @@ fn options(loc: DataLocation, calls: &CallCounter, paused: bool) -> ServeOptions
     opts.data = loc;
     opts.hooks.dynamodb_calls = Some(calls.clone());
     opts.hooks.start_paused = paused;
+    opts.admin_key = Some(OPERATOR_KEY.into());
     opts
 }
 
@@ -187,6 +217,7 @@ async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
     let calls = CallCounter::default();
     reset_peak_rss();
     let runtime = Runtime::start(options(loc.clone(), &calls, false)).await?;
+    make_key(&runtime.url()).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
     let bodies = (0..opts.actions).map(|i| action_body(i, PRIORITIES[i % 4])).collect();
@@ -224,6 +255,7 @@ async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result
     let loc = location(opts, name);
     let calls = CallCounter::default();
     let runtime = Runtime::start(options(loc.clone(), &calls, true)).await?;
+    make_key(&runtime.url()).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
     let bodies = (0..opts.actions).map(|i| action_body(i, priorities[i % priorities.len()])).collect();
@@ -257,7 +289,7 @@ async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result
 }
 
 async fn runtime_get(http: &reqwest::Client, base: &str, id: &str) -> anyhow::Result<(u16, Action)> {
-    let resp = http.get(format!("{base}/api/actions/{id}")).send().await?;
+    let resp = http.get(format!("{base}/api/actions/{id}")).bearer_auth(key()).send().await?;
     Ok((resp.status().as_u16(), resp.json().await?))
 }
 

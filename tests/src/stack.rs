@@ -9,11 +9,11 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::apigw::ApiGwNotifier;
 use baton_aws::calls::CallCounter;
 use baton_aws::connections::{CONNECTIONS, DynamoConnections};
 use baton_aws::events_queue::{SqsEventPublisher, SqsParking};
-use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::sqs::SqsActionQueue;
@@ -451,7 +451,8 @@ impl Stack {
     /// `lambda_http` like on AWS. Returns the status and the JSON body.
     pub async fn rest(&self, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
         use tower::ServiceExt;
-        let mut headers = json!({"Content-Type": "application/json", "Host": "abc123rest.execute-api.us-east-1.amazonaws.com"});
+        let mut headers =
+            json!({"Content-Type": "application/json", "Host": "abc123rest.execute-api.us-east-1.amazonaws.com"});
         if let Some(k) = key {
             headers["Authorization"] = json!(format!("Bearer {k}"));
         }
@@ -463,7 +464,7 @@ impl Stack {
         // With no Authorization header, API Gateway refuses before calling the authorizer.
         let context = match key {
             None => return (401, json!({"message": "Unauthorized"})),
-            Some(_) => match authorizer::handler::decide(&self.access, &authorizer_event).await {
+            Some(_) => match authorizer::handler::decide(&self.access, &[], &authorizer_event).await {
                 authorizer::handler::Decision::Unauthorized => return (401, json!({"message": "Unauthorized"})),
                 authorizer::handler::Decision::Policy(p) if p["policyDocument"]["Statement"][0]["Effect"] == "Deny" => {
                     return (403, json!({"message": "User is not authorized to access this resource"}));

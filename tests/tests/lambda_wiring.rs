@@ -310,10 +310,15 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
 #[tokio::test]
 async fn rest_requests_pass_the_authorizer_with_a_key_and_the_api_enforces_its_scopes() {
     let platforms = Platforms::start().await;
-    Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(slack_ok()).mount(&platforms.slack).await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(slack_ok())
+        .mount(&platforms.slack)
+        .await;
     let mut stack = Stack::start(&platforms, StackOptions::default()).await.expect("stack");
     let create = |scopes: Vec<baton_domain::auth::Scope>| {
-        let request = baton_domain::auth::KeyRequest { name: "engine".into(), scopes, expires_at: None, rate_limit: None };
+        let request =
+            baton_domain::auth::KeyRequest { name: "engine".into(), scopes, expires_at: None, rate_limit: None };
         stack.access.create_key(request)
     };
     let (_, writer) = create(vec![baton_domain::auth::Scope::ActionsWrite]).await.expect("key");

@@ -144,7 +144,8 @@ async fn rate_limits_carry_their_headers_and_answer_429_with_retry_after() {
     // Requests without a valid key count against their address: guessing is stopped.
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(call(&app, Method::GET, "/api/actions/queue", Some("bk_guess_guess"), None).await.status().as_u16());
+        statuses
+            .push(call(&app, Method::GET, "/api/actions/queue", Some("bk_guess_guess"), None).await.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
     // The operator's key is exempt.
@@ -249,7 +250,8 @@ async fn a_first_start_makes_one_admin_key_and_later_starts_make_none() {
 async fn the_openapi_document_is_served_openly_and_every_protected_operation_answers_401_without_a_key() {
     let platforms = Platforms::start().await;
     let app = app(&platforms).await;
-    let doc: Value = app.http.get(format!("{}/api/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
+    let doc: Value =
+        app.http.get(format!("{}/api/openapi.json", app.base)).send().await.expect("get").json().await.expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     for name in ["ErrorEnvelope", "Frame", "ActionCompletedEvent", "HealthChangedEvent", "Action", "Receipt"] {
@@ -260,7 +262,10 @@ async fn the_openapi_document_is_served_openly_and_every_protected_operation_ans
         let template = path.replace("some-id", "{id}").replace("/nope", "/{id}");
         let item = paths.get(&template).unwrap_or_else(|| panic!("{template} is documented"));
         let op = item.as_object().expect("item").values().next().expect("an operation");
-        assert!(op["x-baton-scope"] == scope || item.as_object().expect("item").values().any(|o| o["x-baton-scope"] == scope));
+        assert!(
+            op["x-baton-scope"] == scope
+                || item.as_object().expect("item").values().any(|o| o["x-baton-scope"] == scope)
+        );
     }
     let mut protected = 0;
     for (path, item) in paths {

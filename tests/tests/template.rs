@@ -143,8 +143,10 @@ fn every_function_names_a_binary_of_the_workspace() {
             binaries.insert(res["Metadata"]["BuildProperties"]["Binary"].as_str().expect("binary").to_owned());
         }
     }
-    let expected: BTreeSet<String> =
-        ["api", "ws", "ingest", "executor", "stream", "scheduler", "authorizer"].iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = ["api", "ws", "ingest", "executor", "stream", "scheduler", "authorizer"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(binaries, expected);
     for b in &binaries {
         let main = format!("{}/../functions/{b}/src/main.rs", env!("CARGO_MANIFEST_DIR"));
@@ -179,13 +181,16 @@ fn every_rest_route_needs_the_authorizer_but_the_open_ones_and_the_websocket_con
         }
     }
     let expected: BTreeSet<String> = ["/healthz", "/api/openapi.json"].iter().map(|s| s.to_string()).collect();
-    assert!(open.is_subset(&{
-        let mut all = expected.clone();
-        all.insert("/api/slack/interactions".into());
-        all.insert("/".into());
-        all.insert("/console/{proxy+}".into());
-        all
-    }), "only the open routes skip the authorizer: {open:?}");
+    assert!(
+        open.is_subset(&{
+            let mut all = expected.clone();
+            all.insert("/api/slack/interactions".into());
+            all.insert("/".into());
+            all.insert("/console/{proxy+}".into());
+            all
+        }),
+        "only the open routes skip the authorizer: {open:?}"
+    );
     assert!(expected.is_subset(&open), "{open:?}");
     assert_eq!(resource(&t, "ConnectRoute")["Properties"]["AuthorizationType"].as_str(), Some("CUSTOM"));
 }

@@ -64,9 +64,22 @@ fn policy(principal_id: &str, effect: &str, resource: &str, context: Value) -> V
     })
 }
 
-pub async fn decide(access: &Access, event: &Value) -> Decision {
+/// Whether a browser page may open the WebSocket: no `Origin` (not a browser), or an allowed one.
+fn origin_allowed(event: &Value, origins: &[String]) -> bool {
+    match header(event, "origin") {
+        None => true,
+        Some(o) => origins.iter().any(|a| a == "*" || a == o.trim_end_matches('/')),
+    }
+}
+
+/// The decision for one event; `origins` are the pages that may open the WebSocket.
+pub async fn decide(access: &Access, origins: &[String], event: &Value) -> Decision {
     let method_arn = event["methodArn"].as_str().unwrap_or_default();
     let websocket = is_websocket(event);
+    if websocket && !origin_allowed(event, origins) {
+        info!("WebSocket refused: the page's origin is not allowed");
+        return Decision::Policy(policy("anonymous", "Deny", method_arn, json!({})));
+    }
     let key = presented(event);
     let who = match access.authenticate(key.as_deref()).await {
         Ok(who) => who,

@@ -21,9 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         limits: config.store.api_limits,
         clock: Arc::new(SystemClock),
     };
-    let access = &access;
+    let (access, origins) = (&access, &config.store.cors_origins);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        match authorizer::handler::decide(access, &event.payload).await {
+        match authorizer::handler::decide(access, origins, &event.payload).await {
             authorizer::handler::Decision::Policy(p) => Ok(p),
             // The exact message API Gateway turns into a 401.
             authorizer::handler::Decision::Unauthorized => Err(lambda_runtime::Error::from("Unauthorized")),

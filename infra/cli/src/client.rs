@@ -92,7 +92,12 @@ fn failure(status: StatusCode, body: &Value, text: &str) -> Failure {
         (Some(m), Some(c)) => {
             let fields: Vec<String> = e["details"]["fields"]
                 .as_array()
-                .map(|f| f.iter().skip(1).filter_map(|x| Some(format!("  {}: {}", x["field"].as_str()?, x["reason"].as_str()?))).collect())
+                .map(|f| {
+                    f.iter()
+                        .skip(1)
+                        .filter_map(|x| Some(format!("  {}: {}", x["field"].as_str()?, x["reason"].as_str()?)))
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut m = format!("{m} ({c}, HTTP {})", status.as_u16());
             for f in fields {

@@ -1,5 +1,6 @@
 //! `baton keys` offline on a data directory and against a running `baton serve`, and the
 //! admin key a first start prints once.
+#![allow(clippy::zombie_processes)] // a test that fails may leave its server to the harness
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -45,7 +46,20 @@ fn a_first_start_prints_one_admin_key_once_and_it_manages_keys_remotely() {
     assert_eq!(marked.len(), 1, "{printed:?}");
     let admin = marked[0].rsplit(' ').next().expect("the key").to_owned();
     assert!(admin.starts_with("bk_"));
-    let created = baton(&["keys", "create", "--name", "dashboard", "--scope", "actions:read", "--scope", "approvals:write", "--url", &url, "--key", &admin]);
+    let created = baton(&[
+        "keys",
+        "create",
+        "--name",
+        "dashboard",
+        "--scope",
+        "actions:read",
+        "--scope",
+        "approvals:write",
+        "--url",
+        &url,
+        "--key",
+        &admin,
+    ]);
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let dashboard = text(&created).trim().to_owned();
     assert!(dashboard.starts_with("bk_"), "the secret, printed once: {dashboard}");
@@ -68,7 +82,20 @@ fn a_first_start_prints_one_admin_key_once_and_it_manages_keys_remotely() {
     let _ = first.wait();
 
     // A second start prints no key; keys made offline on the directory work at once.
-    let offline = baton(&["keys", "create", "--name", "engine", "--scope", "actions:write", "--per-minute", "5000", "--per-hour", "100000", "--data-dir", dir.to_str().expect("utf-8")]);
+    let offline = baton(&[
+        "keys",
+        "create",
+        "--name",
+        "engine",
+        "--scope",
+        "actions:write",
+        "--per-minute",
+        "5000",
+        "--per-hour",
+        "100000",
+        "--data-dir",
+        dir.to_str().expect("utf-8"),
+    ]);
     assert!(offline.status.success(), "{}", String::from_utf8_lossy(&offline.stderr));
     let engine = text(&offline).trim().to_owned();
     let (mut second, url, printed) = serve(&dir);

@@ -1,5 +1,6 @@
 //! Logs never hold an API key, a platform token, an e-mail address or a file's content — in
 //! text or JSON, at debug level — while real flows carry all of them through Baton.
+#![allow(clippy::zombie_processes)] // a test that fails may leave its server to the harness
 
 use serde_json::json;
 use std::io::Read;
@@ -70,7 +71,11 @@ async fn run_flows(format: &str) -> String {
     };
     let http = reqwest::Client::new();
     let post = |body: serde_json::Value| {
-        http.post(format!("{url}/api/actions")).bearer_auth(KEY).header("content-type", "application/json").body(body.to_string()).send()
+        http.post(format!("{url}/api/actions"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
     };
     let actions = [
         json!({"action": {"type": "notify", "platform": "slack", "priority": "high", "userId": EMAIL,
@@ -91,12 +96,25 @@ async fn run_flows(format: &str) -> String {
         }
     }
     // An ingress message that is rejected, and a bad key.
-    let _ = http.post(format!("{url}/api/events")).bearer_auth(KEY).header("content-type", "application/json")
-        .body(json!({"event": "action:ready", "data": {"action": {"type": "x", "userId": EMAIL}}}).to_string()).send().await;
+    let _ = http
+        .post(format!("{url}/api/events"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(json!({"event": "action:ready", "data": {"action": {"type": "x", "userId": EMAIL}}}).to_string())
+        .send()
+        .await;
     let _ = http.get(format!("{url}/api/actions/recent")).bearer_auth(format!("{KEY}-wrong")).send().await;
     for id in &ids {
         for _ in 0..200 {
-            let a: serde_json::Value = http.get(format!("{url}/api/actions/{id}")).bearer_auth(KEY).send().await.expect("get").json().await.expect("json");
+            let a: serde_json::Value = http
+                .get(format!("{url}/api/actions/{id}"))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
             if ["success", "failed"].contains(&a["status"].as_str().unwrap_or_default()) {
                 break;
             }
@@ -109,8 +127,7 @@ async fn run_flows(format: &str) -> String {
         let _ = t.join();
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let out = captured.lock().expect("lock").clone();
-    out
+    captured.lock().expect("lock").clone()
 }
 #[tokio::test]
 async fn no_key_token_address_or_file_content_reaches_the_logs_in_text_or_json() {

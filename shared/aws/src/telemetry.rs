@@ -107,8 +107,16 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacted<M> {
 
 /// Crates that log whole request and response bodies at `trace` (items, messages, uploads):
 /// never below `debug`, whatever the filter asks for.
-const BODY_LOGGERS: &[&str] =
-    &["aws_smithy_runtime", "aws_smithy_http", "aws_smithy_http_client", "hyper", "hyper_util", "reqwest", "h2", "tungstenite"];
+const BODY_LOGGERS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "h2",
+    "tungstenite",
+];
 
 /// Text lines (or JSON lines with `json`) on stderr, filtered by `filter` and never below
 /// `debug` for the body loggers, always redacted.

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
-fn address(req: &Request) -> String {
+pub fn address(req: &Request) -> String {
     if let Some(ClientAddress(a)) = req.extensions().get::<ClientAddress>() {
         return a.clone();
     }
@@ -64,7 +64,7 @@ fn limited(v: &Verdict) -> Response {
     resp
 }
 
-fn with_verdict(mut resp: Response, v: Option<&Verdict>) -> Response {
+pub fn with_verdict(mut resp: Response, v: Option<&Verdict>) -> Response {
     if let Some(v) = v {
         rate_headers(resp.headers_mut(), v);
     }
@@ -124,6 +124,16 @@ pub async fn require(State((state, scope)): State<(AppState, Scope)>, mut req: R
 
 fn scopes_text(scopes: &[Scope]) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Counts a request that carries no key against its client address: the verdict, or the
+/// `429` answer when it is over.
+pub async fn count_address(state: &AppState, addr: &str, path: &str) -> Result<Option<Verdict>, Response> {
+    let v = state.access.limit(Caller::Address(addr), RouteGroup::of_path(path)).await;
+    match v {
+        Some(v) if !v.allowed => Err(limited(&v)),
+        v => Ok(v),
+    }
 }
 
 /// A route anyone may call (it carries no key): counted per client address.

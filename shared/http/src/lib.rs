@@ -22,7 +22,7 @@ pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baton_domain::ErrorCode;
 use baton_domain::auth::Scope;
@@ -63,8 +63,16 @@ pub struct HealthSource {
     pub configured: Vec<Platform>,
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {}", uri.path()))
+/// No such route: a 404, counted (and answered with the rate-limit headers) per client address.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> Response {
+    let (path, addr) = (req.uri().path().to_owned(), auth::address(&req));
+    match auth::count_address(&state, &addr, &path).await {
+        Err(limited) => limited,
+        Ok(v) => auth::with_verdict(ApiError::not_found(format!("no route for {path}")).into_response(), v.as_ref()),
+    }
 }
 
 async fn method_not_allowed() -> ApiError {

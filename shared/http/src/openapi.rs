@@ -110,9 +110,7 @@ pub fn guarded(paths: &mut utoipa::openapi::path::Paths, scope: &str) {
                 Some(d) => format!("{d}\n\n{note}"),
                 None => note,
             });
-            op.extensions
-                .get_or_insert_with(Default::default)
-                .insert("x-baton-scope".into(), serde_json::json!(scope));
+            op.extensions.get_or_insert_with(Default::default).insert("x-baton-scope".into(), serde_json::json!(scope));
             add_shared(op, &["400", "401", "403", "405", "415", "429", "503"]);
         }
     }

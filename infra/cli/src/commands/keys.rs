@@ -20,7 +20,9 @@ use crate::client::{Client, Failure, exit};
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Create a key; its secret is printed this once.
-    #[command(after_help = "Example:\n  baton keys create --name dashboard --scope actions:read --scope approvals:write")]
+    #[command(
+        after_help = "Example:\n  baton keys create --name dashboard --scope actions:read --scope approvals:write"
+    )]
     Create(CreateArgs),
     /// List the keys (never their secrets).
     List(Offline),
@@ -77,8 +79,8 @@ fn shown(k: &ApiKey) -> Value {
 }
 
 /// The keys of a data directory, through the same store adapter `baton serve` uses.
-async fn offline(dir: &PathBuf) -> Result<(EmbeddedDynamo, Access), Failure> {
-    let db = EmbeddedDynamo::start(&DataLocation::Dir(dir.clone()))?;
+async fn offline(dir: &std::path::Path) -> Result<(EmbeddedDynamo, Access), Failure> {
+    let db = EmbeddedDynamo::start(&DataLocation::Dir(dir.to_path_buf()))?;
     let client = local_dynamodb_client(&db.endpoint, None);
     let config = StoreConfig::from_env().map_err(|e| Failure::new(2, e.to_string()))?;
     for (t, name) in [(API_KEYS, &config.api_keys_table), (RATE_LIMITS, &config.rate_limits_table)] {
@@ -160,7 +162,8 @@ fn print(globals: &Globals, out: &Value) {
     let keys = out["keys"].as_array().cloned().unwrap_or_else(|| vec![out.clone()]);
     println!("{:<14} {:<24} {:<40} {:<9} CREATED", "ID", "NAME", "SCOPES", "STATE");
     for k in keys {
-        let scopes: Vec<&str> = k["scopes"].as_array().map(|s| s.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let scopes: Vec<&str> =
+            k["scopes"].as_array().map(|s| s.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let state = if k["revokedAt"].is_string() { "revoked" } else { "active" };
         println!(
             "{:<14} {:<24} {:<40} {:<9} {}",
