@@ -35,7 +35,7 @@ fn key() -> String {
 /// Makes the load's key on the runtime at `base` (each run has its own database).
 async fn make_key(base: &str) -> anyhow::Result<()> {
     let body = json!({"name": "bench", "scopes": ["actions:write", "actions:read"],
-                      "rateLimit": {"perMinute": 100_000_000u64, "perHour": 1_000_000_000u64}});
+                      "rateLimit": {"perMinute": 10_000_000u64, "perHour": 10_000_000u64}});
     let resp: Value = reqwest::Client::new()
         .post(format!("{base}/api/keys"))
         .bearer_auth(OPERATOR_KEY)

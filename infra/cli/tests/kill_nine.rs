@@ -22,6 +22,14 @@ struct Serve {
     base: String,
 }
 
+/// A failed assertion must not leave a server running.
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn serve(dir: &std::path::Path, slack: &str) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(["serve", "--port", "0", "--data-dir"])
