@@ -38,13 +38,19 @@ impl Platforms {
     }
 
     pub fn settings(&self) -> PlatformSettings {
-        let env: HashMap<&str, String> = [
+        self.settings_with(&[])
+    }
+
+    /// The settings, with more variables (another platform's stand-in, a signing secret).
+    pub fn settings_with(&self, extra: &[(&str, String)]) -> PlatformSettings {
+        let mut env: HashMap<&str, String> = [
             ("SLACK_BOT_TOKEN", SLACK_TOKEN.to_owned()),
             ("SLACK_API_URL", format!("{}/api", self.slack.uri())),
             ("NOTION_TOKEN", NOTION_TOKEN.to_owned()),
             ("NOTION_API_URL", self.notion.uri()),
         ]
         .into();
+        env.extend(extra.iter().cloned());
         PlatformSettings::from_lookup(|k| env.get(k).cloned())
     }
 }

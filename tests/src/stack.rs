@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::apigw::ApiGwNotifier;
+use baton_aws::approvals::{APPROVALS, DynamoApprovalStore};
 use baton_aws::calls::CallCounter;
 use baton_aws::connections::{CONNECTIONS, DynamoConnections};
 use baton_aws::events_queue::{SqsEventPublisher, SqsParking};
@@ -20,9 +21,9 @@ use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
 use baton_aws::{local_dynamodb_client, local_sqs_client, tables};
 use baton_domain::limits::Limits;
-use baton_domain::model::Priority;
+use baton_domain::model::{Platform, Priority};
 use baton_domain::ports::SystemClock;
-use baton_domain::usecases::{Access, Executor, ExecutorParts, Ingestor, Submitter};
+use baton_domain::usecases::{Access, Approvals, Executor, ExecutorParts, Ingestor, Reactor, SlackNotices, Submitter};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -151,7 +152,11 @@ pub struct Stack {
     pub connections: Arc<DynamoConnections>,
     pub access: Access,
     pub ingestor: Ingestor,
+    pub approvals: Approvals,
+    pub reactor: Reactor,
     pub executor: Executor,
+    /// Slack's signing secret and responder, for the api function.
+    pub slack: baton_http::SlackSettings,
     pub sink: SqsEventPublisher,
     pub parking: SqsParking,
     pub notifier: ApiGwNotifier,
@@ -177,8 +182,9 @@ impl Stack {
         IDEMPOTENCY.ensure(&harness_dynamodb, "idempotency").await.map_err(anyhow::Error::msg)?;
         API_KEYS.ensure(&harness_dynamodb, "api-keys").await.map_err(anyhow::Error::msg)?;
         RATE_LIMITS.ensure(&harness_dynamodb, "rate-limits").await.map_err(anyhow::Error::msg)?;
+        APPROVALS.ensure_with(&harness_dynamodb, "approvals", true).await.map_err(anyhow::Error::msg)?;
         let mut stream_arns = Vec::new();
-        for table in ["actions", "platform-state"] {
+        for table in ["actions", "platform-state", "approvals"] {
             let desc = harness_dynamodb.describe_table().table_name(table).send().await?;
             stream_arns.push(desc.table().and_then(|t| t.latest_stream_arn()).unwrap_or_default().to_owned());
         }
@@ -237,11 +243,23 @@ impl Stack {
         );
         let platform_state = Arc::new(DynamoPlatformState::new(dynamodb.clone(), "platform-state"));
         let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) };
+        let settings = platforms.settings();
+        let approvals = Approvals {
+            approvals: Arc::new(DynamoApprovalStore::new(dynamodb.clone(), "approvals", Duration::from_secs(86_400))),
+            actions: store.clone(),
+            submitter: submitter.clone(),
+            platforms: Arc::new(settings.registry()),
+            clock: Arc::new(SystemClock),
+            slack: SlackNotices {
+                configured: settings.has_credentials(Platform::Slack),
+                default_channel: Some("#approvals".into()),
+            },
+        };
         let executor = Executor::compose(ExecutorParts {
             store: store.clone(),
             queue: queue.clone(),
             platform_state: platform_state.clone(),
-            platforms: platforms.settings().registry(),
+            platforms: settings.registry(),
             limits: options.limits.clone(),
             clock: Arc::new(SystemClock),
             worker_id: "sandbox-1".into(),
@@ -255,7 +273,13 @@ impl Stack {
         Ok(Self {
             access,
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "idempotency")),
-            ingestor: Ingestor { submitter },
+            ingestor: Ingestor { submitter, approvals: approvals.clone() },
+            reactor: Reactor { approvals: approvals.clone() },
+            slack: baton_http::SlackSettings {
+                signing_secret: settings.signing_secret(),
+                responder: Some(settings.slack_responder()),
+            },
+            approvals,
             sink: SqsEventPublisher::new(sqs.clone(), &urls.events),
             parking: SqsParking::new(sqs.clone(), &urls.stream_failures),
             notifier: ApiGwNotifier::new(management_client(&endpoint, calls.clone()), connections.clone()),
@@ -393,7 +417,13 @@ impl Stack {
         if records["Records"].as_array().is_some_and(|r| !r.is_empty()) {
             seen += records["Records"].as_array().map_or(0, Vec::len);
             let event = serde_json::from_value(records).expect("a stream event");
-            let r = stream::handler::handle(&self.sink, &self.notifier, &self.parking, event).await;
+            let outlets = stream::handler::Outlets {
+                sink: &self.sink,
+                notifier: &self.notifier,
+                parking: &self.parking,
+                reactor: Some(&self.reactor),
+            };
+            let r = stream::handler::handle(&outlets, event).await;
             assert!(r.batch_item_failures.is_empty(), "stream handler failed: {r:?}");
         }
         seen
@@ -485,18 +515,20 @@ impl Stack {
                 "identity": {"sourceIp": "203.0.113.9"}, "apiId": "abc123rest", "authorizer": context},
             "body": body.map(|b| b.to_string()), "isBase64Encoded": false
         });
-        let state = api::handler::with_ports(
-            self.store.clone(),
-            self.queue.clone(),
-            self.keys.clone(),
-            baton_http::HealthSource {
+        let state = api::handler::with_ports(api::handler::Ports {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            keys: self.keys.clone(),
+            health: baton_http::HealthSource {
                 states: self.platform_state.clone(),
                 limits: self.options.limits.clone(),
                 configured: vec![],
             },
-            self.access.clone(),
-            vec![],
-        );
+            access: self.access.clone(),
+            cors_origins: vec![],
+            approvals: self.approvals.clone(),
+            slack: self.slack.clone(),
+        });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         let response = api::handler::app(state).oneshot(request).await.expect("response");
         let status = response.status().as_u16();

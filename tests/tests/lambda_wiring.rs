@@ -268,6 +268,7 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
             sink: &sink,
             notifier: &notifier,
             last_depth: &last_depth,
+            approvals: &stack.approvals,
         };
         run.run().await.expect("run");
         clock.advance(Duration::from_secs(60));

@@ -12,49 +12,61 @@ use baton_aws::access::{DynamoKeyStore, DynamoRateCounter};
 use baton_aws::config::Config;
 use baton_aws::keys::DynamoKeys;
 use baton_aws::platform_state::DynamoPlatformState;
-use baton_aws::sqs::SqsActionQueue;
-use baton_aws::store::DynamoActionStore;
 use baton_domain::auth::{KeyRateLimit, Principal, Scope};
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, SystemClock};
-use baton_domain::usecases::{Access, Submitter};
+use baton_domain::usecases::{Access, Approvals, Submitter};
 use baton_http::auth::ClientAddress;
-use baton_http::{AppState, HealthSource};
+use baton_http::{AppState, HealthSource, SlackSettings};
+use baton_platforms::PlatformSettings;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// What the router reads and writes on AWS; `with_ports` makes the router's state of it.
+pub struct Ports {
+    pub store: Arc<dyn ActionStore>,
+    pub queue: Arc<dyn ActionQueue>,
+    pub keys: Arc<dyn IdempotencyStore>,
+    pub health: HealthSource,
+    pub access: Access,
+    pub cors_origins: Vec<String>,
+    pub approvals: Approvals,
+    pub slack: SlackSettings,
+}
+
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
-pub fn state(config: &Config, sdk: &SdkConfig) -> AppState {
+/// `platforms` (the stack's secret, else the environment) renders approval previews and holds
+/// Slack's signing secret.
+pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> AppState {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let store: Arc<dyn ActionStore> =
-        Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention));
-    let queue: Arc<dyn ActionQueue> =
-        Arc::new(SqsActionQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_urls.clone(), config.capacity));
+    let approvals = baton_aws::runtime::approvals(sdk, config, platforms.registry());
     let health = HealthSource {
         states: Arc::new(DynamoPlatformState::new(dynamodb.clone(), &config.store.platform_state_table)),
         limits: config.store.limits.clone(),
         configured: config.configured_platforms.clone(),
     };
-    let keys = Arc::new(DynamoKeys::new(dynamodb.clone(), &config.store.idempotency_table));
     let access = Access {
         keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
-        counters: Arc::new(DynamoRateCounter::new(dynamodb, &config.store.rate_limits_table)),
+        counters: Arc::new(DynamoRateCounter::new(dynamodb.clone(), &config.store.rate_limits_table)),
         limits: config.store.api_limits,
         clock: Arc::new(SystemClock),
     };
-    with_ports(store, queue, keys, health, access, config.store.cors_origins.clone())
+    with_ports(Ports {
+        store: approvals.actions.clone(),
+        queue: approvals.submitter.queue.clone(),
+        keys: Arc::new(DynamoKeys::new(dynamodb, &config.store.idempotency_table)),
+        health,
+        access,
+        cors_origins: config.store.cors_origins.clone(),
+        slack: SlackSettings { signing_secret: platforms.signing_secret(), responder: Some(platforms.slack_responder()) },
+        approvals,
+    })
 }
 
-pub fn with_ports(
-    store: Arc<dyn ActionStore>,
-    queue: Arc<dyn ActionQueue>,
-    keys: Arc<dyn IdempotencyStore>,
-    health: HealthSource,
-    access: Access,
-    cors_origins: Vec<String>,
-) -> AppState {
+pub fn with_ports(ports: Ports) -> AppState {
+    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack } = ports;
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
         store,
@@ -64,6 +76,8 @@ pub fn with_ports(
         health,
         access,
         cors_origins,
+        approvals,
+        slack,
     }
 }
 

@@ -1,7 +1,9 @@
 //! A REST proxy event from API Gateway, through lambda_http, into the router: the
 //! authorizer's context is the caller; its scopes and limits are enforced here.
 
-use baton_domain::fakes::{ManualClock, MemoryCounters, MemoryKeyStore, MemoryKeys, MemoryQueue, MemoryStore};
+use baton_domain::fakes::{
+    ManualClock, MemoryCounters, MemoryKeyStore, MemoryKeys, MemoryQueue, MemoryStore, approvals_over,
+};
 use baton_domain::usecases::Access;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -31,14 +33,19 @@ impl World {
             limits: Default::default(),
             clock: Arc::new(ManualClock::new(chrono::Utc::now())),
         };
-        api::handler::app(api::handler::with_ports(
-            self.store.clone(),
-            self.queue.clone(),
-            Arc::new(MemoryKeys::default()),
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let approvals =
+            approvals_over(self.store.clone(), self.queue.clone(), clock, baton_domain::ports::PlatformRegistry::new());
+        api::handler::app(api::handler::with_ports(api::handler::Ports {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            keys: Arc::new(MemoryKeys::default()),
             health,
             access,
-            vec![],
-        ))
+            cors_origins: vec![],
+            approvals,
+            slack: Default::default(),
+        }))
     }
 }
 

@@ -3,7 +3,6 @@
 use baton_aws::config::{Config, Needs};
 use baton_aws::platform_state::DynamoPlatformState;
 use baton_aws::runtime::{init_telemetry, sdk_config};
-use baton_aws::secrets::read_platform_secret;
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
 use baton_domain::ports::SystemClock;
@@ -18,10 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(Needs { queues: true, ..Needs::default() })?;
     let sdk = sdk_config().await;
     // Credentials: the stack's secret (once per cold start), else the environment.
-    let secret = match std::env::var("BATON_PLATFORM_SECRET").ok().filter(|s| !s.is_empty()) {
-        Some(name) => read_platform_secret(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?,
-        None => Default::default(),
-    };
+    let secret = baton_aws::secrets::platform_secret(&sdk).await?;
     let platforms = PlatformSettings::from_lookup(|k| secret.get(k).cloned().or_else(|| std::env::var(k).ok()));
     for s in platforms.secret_values() {
         baton_aws::telemetry::Redactor::global().remember(&s);

@@ -4,12 +4,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use baton_aws::config::{Config, Needs};
 use baton_aws::events_queue::SqsEventPublisher;
 use baton_aws::runtime::{init_telemetry, sdk_config};
-use baton_aws::sqs::SqsActionQueue;
-use baton_aws::store::DynamoActionStore;
-use baton_domain::ports::SystemClock;
-use baton_domain::usecases::{Ingestor, Submitter};
+use baton_domain::usecases::Ingestor;
+use baton_platforms::PlatformSettings;
 use lambda_runtime::{LambdaEvent, service_fn};
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -17,17 +14,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(Needs { queues: true, events_queue: true, ..Needs::default() })?;
     let sdk = sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let ingestor = Ingestor {
-        submitter: Submitter {
-            store: Arc::new(DynamoActionStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                &config.store.actions_table,
-                config.store.retention,
-            )),
-            queue: Arc::new(SqsActionQueue::new(sqs.clone(), config.queue_urls.clone(), config.capacity)),
-            clock: Arc::new(SystemClock),
-        },
-    };
+    // Previews of held actions are dry runs: no credentials are needed to render them.
+    let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformSettings::from_env().registry());
+    let ingestor = Ingestor { submitter: approvals.submitter.clone(), approvals };
     let sink = SqsEventPublisher::new(sqs, &config.events_queue_url);
     let (ingestor, sink) = (&ingestor, &sink);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -1,8 +1,9 @@
 //! An SQS batch on the ingress queue: good, not JSON, invalid.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use baton_domain::fakes::{ManualClock, MemoryQueue, MemoryStore, RecordingSink};
-use baton_domain::usecases::{Ingestor, Submitter};
+use baton_domain::fakes::{ManualClock, MemoryQueue, MemoryStore, RecordingSink, approvals_over};
+use baton_domain::ports::PlatformRegistry;
+use baton_domain::usecases::Ingestor;
 use std::sync::Arc;
 
 fn batch() -> SqsEvent {
@@ -10,13 +11,9 @@ fn batch() -> SqsEvent {
 }
 
 fn ingestor(store: &Arc<MemoryStore>, queue: &Arc<MemoryQueue>) -> Ingestor {
-    Ingestor {
-        submitter: Submitter {
-            store: store.clone(),
-            queue: queue.clone(),
-            clock: Arc::new(ManualClock::new(chrono::Utc::now())),
-        },
-    }
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let approvals = approvals_over(store.clone(), queue.clone(), clock, PlatformRegistry::new());
+    Ingestor { submitter: approvals.submitter.clone(), approvals }
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! Every run: re-drive actions whose queue message may be lost (the safety net of the
-//! serverless path), and publish `queue:updated` when the queues' depth changed since this
-//! sandbox last looked (a cold sandbox publishes once).
+//! serverless path), expire overdue approvals and finish what is left of open ones (through
+//! the sparse pending-by-expiry index), and publish `queue:updated` when the queues' depth
+//! changed since this sandbox last looked (a cold sandbox publishes once).
 
 use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, EventSink, Notifier};
-use baton_domain::usecases::redrive;
+use baton_domain::usecases::{Approvals, redrive};
 use serde::Serialize;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub const REDRIVE_AFTER: Duration = Duration::from_secs(15 * 60);
 pub struct Summary {
     pub redriven: usize,
     pub redrive_failed: usize,
+    /// Approvals expired by this run.
+    pub approvals_expired: usize,
     pub queue_updated: bool,
 }
 
@@ -29,6 +32,7 @@ pub struct Scheduler<'a> {
     pub notifier: &'a dyn Notifier,
     /// The depth published last by this sandbox.
     pub last_depth: &'a Mutex<Option<[u64; 4]>>,
+    pub approvals: &'a Approvals,
 }
 
 impl Scheduler<'_> {
@@ -37,6 +41,14 @@ impl Scheduler<'_> {
         if redriven.sent + redriven.failed > 0 {
             info!(sent = redriven.sent, failed = redriven.failed, "re-sent stranded actions");
         }
+        // A failed sweep does not stop the rest of the run; the next run sweeps again.
+        let approvals_expired = match self.approvals.sweep(self.clock.now()).await {
+            Ok(report) => report.expired,
+            Err(e) => {
+                warn!(error = %e, "approval sweep failed");
+                0
+            }
+        };
         let stats = self.queue.stats().await;
         let changed = {
             let mut last = self.last_depth.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,6 +63,11 @@ impl Scheduler<'_> {
             }
             self.notifier.notify(vec![event]).await;
         }
-        Ok(Summary { redriven: redriven.sent, redrive_failed: redriven.failed, queue_updated: changed })
+        Ok(Summary {
+            redriven: redriven.sent,
+            redrive_failed: redriven.failed,
+            approvals_expired,
+            queue_updated: changed,
+        })
     }
 }

@@ -7,7 +7,7 @@ use baton_aws::events_queue::SqsEventPublisher;
 use baton_aws::runtime::{init_telemetry, sdk_config};
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
-use baton_domain::ports::SystemClock;
+use baton_domain::ports::{PlatformRegistry, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 use scheduler::handler::Scheduler;
 use serde_json::Value;
@@ -29,6 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notifier =
         ApiGwNotifier::new(management, Arc::new(DynamoConnections::new(dynamodb, &config.connections_table)));
     let last_depth = Mutex::new(None);
+    let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
     let scheduler = Scheduler {
         store: &store,
         queue: &queue,
@@ -36,6 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         sink: &sink,
         notifier: &notifier,
         last_depth: &last_depth,
+        approvals: &approvals,
     };
     let scheduler = &scheduler;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {

@@ -1,16 +1,19 @@
 //! One batch of stream records. Each record's old and new image go through the one pure
 //! derivation; the events go first to the events queue (durable: a failure returns the record,
 //! and Lambda retries from it, so order is kept), then to the WebSocket connections (best
-//! effort, one connections query per batch). A record that can never be read is parked whole
-//! on the failure queue — the record itself, not only a log line — and the batch goes on.
+//! effort, one connections query per batch). An action's change that sets something in motion
+//! (an approval's Slack request that ended) goes to the `Reactor`; a failed reaction returns
+//! the record too. A record that can never be read is parked whole on the failure queue — the
+//! record itself, not only a log line — and the batch goes on.
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use baton_aws::events_queue::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, SqsParking};
-use baton_aws::stream::{record_events, sequence};
+use baton_aws::stream::{Record, read_record, sequence};
 use baton_domain::events::Event;
 use baton_domain::ports::{EventSink, Notifier};
+use baton_domain::usecases::Reactor;
 use tracing::{error, warn};
 
 /// SendMessageBatch's size: events of consecutive records are published together.
@@ -37,12 +40,16 @@ fn failure(sequence: String) -> DynamoDbEventResponse {
     response
 }
 
-pub async fn handle(
-    sink: &dyn EventSink,
-    notifier: &dyn Notifier,
-    parking: &dyn Parking,
-    event: StreamEvent,
-) -> DynamoDbEventResponse {
+/// Where a batch's results go, and what reacts to its changes.
+pub struct Outlets<'a> {
+    pub sink: &'a dyn EventSink,
+    pub notifier: &'a dyn Notifier,
+    pub parking: &'a dyn Parking,
+    pub reactor: Option<&'a Reactor>,
+}
+
+pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventResponse {
+    let Outlets { sink, notifier, parking, reactor } = *outlets;
     let mut published: Vec<Event> = Vec::new();
     // (record index, event) not yet published, and their size on the wire.
     let mut pending: Vec<(usize, Event)> = Vec::new();
@@ -64,8 +71,8 @@ pub async fn handle(
     };
     let mut failed_from: Option<usize> = None;
     'records: for (index, record) in event.records.iter().enumerate() {
-        let events = match record_events(record) {
-            Ok(events) => events,
+        let read = match read_record(record) {
+            Ok(read) => read,
             Err(why) => {
                 error!(sequence = sequence(record), why, "unreadable stream record parked");
                 let whole = serde_json::to_string(record).unwrap_or_default();
@@ -77,7 +84,15 @@ pub async fn handle(
                 continue;
             }
         };
-        for event in events {
+        if let (Some(reactor), Record::Action { old, new }) = (reactor, &read)
+            && Reactor::wants(old.as_ref(), new)
+            && let Err(e) = reactor.react(old.as_ref(), new).await
+        {
+            warn!(sequence = sequence(record), error = %e, "reaction failed; the record will be retried");
+            failed_from = Some(pending.first().map_or(index, |(i, _)| *i));
+            break 'records;
+        }
+        for event in read.events() {
             let size = serde_json::to_string(&event).map_or(0, |t| t.len().min(MAX_MESSAGE_BYTES));
             if (pending.len() == CHUNK || pending_bytes + size > MAX_BATCH_BYTES)
                 && let Err(first) = flush(&mut pending, &mut published).await

@@ -6,14 +6,21 @@ use baton_aws::config::{Config, Needs};
 use baton_aws::connections::DynamoConnections;
 use baton_aws::events_queue::{SqsEventPublisher, SqsParking};
 use baton_aws::runtime::{init_telemetry, sdk_config};
+use baton_domain::ports::PlatformRegistry;
+use baton_domain::usecases::Reactor;
 use lambda_runtime::{LambdaEvent, service_fn};
+use stream::handler::Outlets;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
-    let config =
-        Config::from_env(Needs { events_queue: true, ws_endpoint: true, stream_failures: true, ..Needs::default() })?;
+    let config = Config::from_env(Needs {
+        queues: true,
+        events_queue: true,
+        ws_endpoint: true,
+        stream_failures: true,
+    })?;
     let sdk = sdk_config().await;
     let connections = Arc::new(DynamoConnections::new(aws_sdk_dynamodb::Client::new(&sdk), &config.connections_table));
     let management = aws_sdk_apigatewaymanagement::Client::from_conf(
@@ -23,9 +30,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let sink = SqsEventPublisher::new(sqs.clone(), &config.events_queue_url);
     let parking = SqsParking::new(sqs, &config.stream_failure_queue_url);
-    let (sink, notifier, parking) = (&sink, &notifier, &parking);
+    // Reactions settle approvals; they never render previews, so no platform client is needed.
+    let reactor = Reactor { approvals: baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new()) };
+    let outlets = Outlets { sink: &sink, notifier: &notifier, parking: &parking, reactor: Some(&reactor) };
+    let outlets = &outlets;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(stream::handler::handle(sink, notifier, parking, event.payload).await)
+        Ok::<_, lambda_runtime::Error>(stream::handler::handle(outlets, event.payload).await)
     }))
     .await
 }

@@ -1,17 +1,22 @@
-//! The local change feed: every successful write to the actions table hands its old and new
-//! image to the one pure event derivation, and the events to the notifier, in write order.
+//! The local change feed: every successful write to the actions, approvals and platform state
+//! tables hands its old and new image to the one pure event derivation, and the events to the
+//! notifier, in write order; the action changes that set something in motion go to the
+//! `Reactor`, on their own task.
 //!
 //! On AWS, DynamoDB Streams play this part; the emulator's own stream table is not used for a
 //! long-lived database because it grows without bound and slows every write (DESIGN §8).
 
 use async_trait::async_trait;
 use baton_domain::StoreError;
-use baton_domain::events::{Event, derive_events};
+use baton_domain::approval::{Approval, ApprovalStatus};
+use baton_domain::events::{Change, Event, derive_events};
 use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::{Action, Priority};
 use baton_domain::ports::{
-    ActionStore, ChangeListener, Notifier, Page, PendingEntry, PlatformStateStore, RecentPage, RecentQuery,
+    ActionStore, ApprovalStore, ChangeListener, Notifier, Page, PendingEntry, PlatformStateStore, RecentPage,
+    RecentQuery,
 };
+use baton_domain::usecases::Reactor;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -77,18 +82,23 @@ impl ActionStore for FeedingStore {
 /// for long.
 pub struct ChangeFeed {
     events: mpsc::UnboundedSender<Vec<Event>>,
+    reactions: mpsc::UnboundedSender<(Option<Action>, Action)>,
 }
 
+/// The action changes waiting for the `Reactor` (see [`react`]).
+pub type Reactions = mpsc::UnboundedReceiver<(Option<Action>, Action)>;
+
 impl ChangeFeed {
-    /// The feed, and the task that delivers its events to `notifier`.
-    pub fn start(notifier: Arc<dyn Notifier>) -> (Arc<Self>, JoinHandle<()>) {
+    /// The feed, the task that delivers its events to `notifier`, and the changes to react to.
+    pub fn start(notifier: Arc<dyn Notifier>) -> (Arc<Self>, JoinHandle<()>, Reactions) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Event>>();
+        let (reactions, pending) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             while let Some(events) = rx.recv().await {
                 notifier.notify(events).await;
             }
         });
-        (Arc::new(Self { events: tx }), task)
+        (Arc::new(Self { events: tx, reactions }), task, pending)
     }
 
     pub fn emit(&self, events: Vec<Event>) {
@@ -100,11 +110,72 @@ impl ChangeFeed {
 
 impl ChangeListener for ChangeFeed {
     fn changed(&self, old: Option<&Action>, new: &Action) {
-        self.emit(derive_events(old, new));
+        self.emit(derive_events(Change::Action { old, new }));
+        if Reactor::wants(old, new) {
+            let _ = self.reactions.send((old.cloned(), new.clone()));
+        }
     }
 
     fn platform_changed(&self, old: Option<&PlatformState>, new: &PlatformState) {
         self.emit(derive_health_events(old, new));
+    }
+
+    fn approval_changed(&self, old: Option<&Approval>, new: &Approval) {
+        self.emit(derive_events(Change::Approval { old, new }));
+    }
+}
+
+/// Runs the reactions, in order. A failed one is logged and left to the approvals sweep,
+/// which finds the same work from the tables.
+pub async fn react(mut pending: Reactions, reactor: Reactor) {
+    while let Some((old, new)) = pending.recv().await {
+        if let Err(e) = reactor.react(old.as_ref(), &new).await {
+            tracing::warn!(action_id = %new.id, error = %e, "reaction failed; the sweep retries it");
+        }
+    }
+}
+
+/// An `ApprovalStore` that reports each successful write, as `FeedingStore` does.
+pub struct FeedingApprovals {
+    inner: Arc<dyn ApprovalStore>,
+    listener: Arc<dyn ChangeListener>,
+}
+
+impl FeedingApprovals {
+    pub fn new(inner: Arc<dyn ApprovalStore>, listener: Arc<dyn ChangeListener>) -> Self {
+        Self { inner, listener }
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for FeedingApprovals {
+    async fn insert(&self, approval: &Approval) -> Result<(), StoreError> {
+        self.inner.insert(approval).await?;
+        self.listener.approval_changed(None, approval);
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        self.inner.get(id).await
+    }
+
+    async fn replace(&self, old: &Approval, new: &Approval) -> Result<(), StoreError> {
+        self.inner.replace(old, new).await?;
+        self.listener.approval_changed(Some(old), new);
+        Ok(())
+    }
+
+    async fn open(
+        &self,
+        until: Option<DateTime<Utc>>,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Approval>, StoreError> {
+        self.inner.open(until, limit, after).await
+    }
+
+    async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError> {
+        self.inner.recent(status, limit).await
     }
 }
 

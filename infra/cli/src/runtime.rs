@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
+use baton_aws::approvals::{APPROVALS, DynamoApprovalStore};
 use baton_aws::config::StoreConfig;
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
@@ -11,9 +12,9 @@ use baton_aws::{local_dynamodb_client, tables};
 use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
-use baton_domain::usecases::{Access, Executor, ExecutorParts, Submitter, recover};
+use baton_domain::usecases::{Access, Approvals, Executor, ExecutorParts, Reactor, SlackNotices, Submitter, recover};
 use baton_http::hub::Hub;
-use baton_http::{AppState, HealthSource, router};
+use baton_http::{AppState, HealthSource, SlackSettings, router};
 use baton_platforms::PlatformSettings;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -23,11 +24,13 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::embedded::{DataLocation, EmbeddedDynamo};
-use crate::feed::{ChangeFeed, FeedingPlatformState, FeedingStore};
+use crate::feed::{ChangeFeed, FeedingApprovals, FeedingPlatformState, FeedingStore, react};
 use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
 
 /// How often `queue:updated` may be sent (only when the depth changed).
 const QUEUE_UPDATE_EVERY: Duration = Duration::from_millis(500);
+/// How often the approvals are swept: an approval expires within about this long of its time.
+const APPROVAL_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -115,6 +118,18 @@ async fn publish_queue_updates(queue: Arc<LocalQueue>, notifier: Arc<dyn Notifie
     }
 }
 
+/// Expires overdue approvals and finishes what is left of open ones, every second.
+async fn sweep_approvals(approvals: Approvals, clock: Arc<dyn Clock>) {
+    let mut every = tokio::time::interval(APPROVAL_SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        if let Err(e) = approvals.sweep(clock.now()).await {
+            tracing::warn!(error = %e, "approval sweep failed; the next one retries");
+        }
+    }
+}
+
 impl Runtime {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
         let dynamo = EmbeddedDynamo::start(&opts.data)?;
@@ -137,6 +152,7 @@ impl Runtime {
             (IDEMPOTENCY, &opts.store.idempotency_table),
             (API_KEYS, &opts.store.api_keys_table),
             (RATE_LIMITS, &opts.store.rate_limits_table),
+            (APPROVALS, &opts.store.approvals_table),
         ] {
             table
                 .ensure(&client, name)
@@ -148,12 +164,16 @@ impl Runtime {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hub = Arc::new(Hub::default());
         let notifier: Arc<dyn Notifier> = hub.clone();
-        let (feed, feed_task) = ChangeFeed::start(notifier.clone());
+        let (feed, feed_task, reactions) = ChangeFeed::start(notifier.clone());
         let dynamo_store: Arc<dyn ActionStore> =
             Arc::new(DynamoActionStore::new(client.clone(), &opts.store.actions_table, opts.store.retention));
         let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed.clone()));
         let platform_state: Arc<dyn PlatformStateStore> = Arc::new(FeedingPlatformState::new(
             Arc::new(DynamoPlatformState::new(client.clone(), &opts.store.platform_state_table)),
+            feed.clone(),
+        ));
+        let approval_store = Arc::new(FeedingApprovals::new(
+            Arc::new(DynamoApprovalStore::new(client.clone(), &opts.store.approvals_table, opts.store.retention)),
             feed,
         ));
         let keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.idempotency_table));
@@ -181,11 +201,23 @@ impl Runtime {
         }
 
         let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() };
+        let registry = opts.platforms.registry();
+        let approvals = Approvals {
+            approvals: approval_store,
+            actions: store.clone(),
+            submitter: submitter.clone(),
+            platforms: Arc::new(registry.clone()),
+            clock: clock.clone(),
+            slack: SlackNotices {
+                configured: opts.platforms.has_credentials(Platform::Slack),
+                default_channel: opts.store.approval_channel.clone(),
+            },
+        };
         let executor = Executor::compose(ExecutorParts {
             store: store.clone(),
             queue: queue.clone(),
             platform_state: platform_state.clone(),
-            platforms: opts.platforms.registry(),
+            platforms: registry,
             limits: opts.store.limits.clone(),
             clock: clock.clone(),
             worker_id: String::new(),
@@ -207,6 +239,11 @@ impl Runtime {
             hub: Some(hub.clone()),
             access,
             cors_origins: opts.store.cors_origins.clone(),
+            approvals: approvals.clone(),
+            slack: SlackSettings {
+                signing_secret: opts.platforms.signing_secret(),
+                responder: Some(opts.platforms.slack_responder()),
+            },
             health: HealthSource { states: platform_state, limits: opts.store.limits.clone(), configured },
         };
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(opts.bind, opts.port))
@@ -224,6 +261,8 @@ impl Runtime {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
+        let reactor = tokio::spawn(react(reactions, Reactor { approvals: approvals.clone() }));
+        let sweeper = tokio::spawn(sweep_approvals(approvals, clock.clone()));
         let ticker = tokio::spawn(publish_queue_updates(queue.clone(), notifier, clock));
         info!(
             %addr,
@@ -242,7 +281,7 @@ impl Runtime {
             shutdown,
             go,
             workers,
-            background: vec![feed_task, ticker],
+            background: vec![feed_task, ticker, reactor, sweeper],
             server,
             dynamo,
         })

@@ -23,6 +23,10 @@ pub struct StoreConfig {
     pub api_limits: baton_domain::auth::limits::ApiLimits,
     /// `BATON_CORS_ORIGINS`: origins a browser may call the API from (comma-separated).
     pub cors_origins: Vec<String>,
+    /// `BATON_APPROVALS_TABLE`, default `baton-approvals`.
+    pub approvals_table: String,
+    /// `BATON_APPROVAL_CHANNEL`: the Slack channel of approval requests that name none.
+    pub approval_channel: Option<String>,
 }
 
 /// What one function needs besides the actions table; checked at cold start, all at once.
@@ -180,10 +184,14 @@ impl StoreConfig {
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .collect();
+        let approvals_table = lookup("BATON_APPROVALS_TABLE").unwrap_or_else(|| "baton-approvals".into());
+        let approval_channel = lookup("BATON_APPROVAL_CHANNEL").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
         Ok(Self {
+            approvals_table,
+            approval_channel,
             actions_table,
             retention: Duration::from_secs(retention_days * 86_400),
             platform_state_table,

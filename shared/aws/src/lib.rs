@@ -1,6 +1,7 @@
 //! Baton's AWS adapters.
 //!
 //! - [`access`]: `DynamoKeyStore` and `DynamoRateCounter`, the API keys and rate limits.
+//! - [`approvals`]: `DynamoApprovalStore`, the approvals table and its sparse open index.
 //! - [`telemetry`]: logs, redacted on their way out, in every format.
 //! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
 //! - [`calls`]: `CallCounter`, an SDK interceptor counting API calls by operation.
@@ -19,6 +20,7 @@
 
 pub mod access;
 pub mod apigw;
+pub mod approvals;
 pub mod calls;
 pub mod codec;
 pub mod config;

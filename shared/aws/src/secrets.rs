@@ -20,6 +20,15 @@ pub async fn read_platform_secret(
     parse(text).map_err(|e| format!("secret {name}: {e}"))
 }
 
+/// The platform secret named by `BATON_PLATFORM_SECRET` (once per cold start); empty when
+/// none is named (credentials then come from the environment).
+pub async fn platform_secret(sdk: &aws_config::SdkConfig) -> Result<HashMap<String, String>, String> {
+    match std::env::var("BATON_PLATFORM_SECRET").ok().filter(|s| !s.is_empty()) {
+        Some(name) => read_platform_secret(&aws_sdk_secretsmanager::Client::new(sdk), &name).await,
+        None => Ok(HashMap::new()),
+    }
+}
+
 /// A JSON object of strings; a nested object (a service account key) is kept as its JSON text.
 pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;

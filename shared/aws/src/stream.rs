@@ -1,10 +1,11 @@
-//! DynamoDB Streams records → (old, new) images → the pure derivations: actions table
-//! records give action events, platform state records give `health:changed`. Tolerates what
-//! emulators and Streams do: records without an old image, repeated records, REMOVE records
-//! (TTL deletions).
+//! DynamoDB Streams records → (old, new) images → the pure derivations: actions and
+//! approvals table records give their events, platform state records give `health:changed`.
+//! Tolerates what emulators and Streams do: records without an old image, repeated records,
+//! REMOVE records (TTL deletions).
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use baton_domain::events::{Event, derive_events};
+use baton_domain::approval::Approval;
+use baton_domain::events::{Change, Event, derive_events};
 use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::Action;
 use serde::de::DeserializeOwned;
@@ -26,16 +27,49 @@ pub fn sequence(record: &EventRecord) -> String {
     record.change.sequence_number.clone().unwrap_or_default()
 }
 
-/// One record's events, or why it cannot be read (it never will be).
-pub fn record_events(record: &EventRecord) -> Result<Vec<Event>, String> {
+/// Whether a record belongs to the approvals table (its items carry a quorum).
+fn is_approval(record: &EventRecord) -> bool {
+    [&record.change.new_image, &record.change.old_image].iter().any(|i| i.contains_key("requiredApprovals"))
+}
+
+/// A record read: which table's item changed, from what to what.
+#[derive(Debug, Clone)]
+pub enum Record {
+    Action { old: Option<Action>, new: Action },
+    Approval { old: Option<Approval>, new: Approval },
+    Platform { old: Option<PlatformState>, new: PlatformState },
+    /// No new image: a REMOVE (a TTL deletion), which means nothing.
+    Removed,
+}
+
+/// Reads a record, or says why it cannot be read (it never will be).
+pub fn read_record(record: &EventRecord) -> Result<Record, String> {
     let change = &record.change;
     if is_platform_state(record) {
-        let old: Option<PlatformState> = image(&change.old_image, "OldImage")?;
-        let new: Option<PlatformState> = image(&change.new_image, "NewImage")?;
-        return Ok(new.map(|n| derive_health_events(old.as_ref(), &n)).unwrap_or_default());
+        let old = image(&change.old_image, "OldImage")?;
+        return Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Platform { old, new }));
     }
-    let old: Option<Action> = image(&change.old_image, "OldImage")?;
-    let new: Option<Action> = image(&change.new_image, "NewImage")?;
-    // No new image: a REMOVE (TTL), not an event.
-    Ok(new.map(|n| derive_events(old.as_ref(), &n)).unwrap_or_default())
+    if is_approval(record) {
+        let old = image(&change.old_image, "OldImage")?;
+        return Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Approval { old, new }));
+    }
+    let old = image(&change.old_image, "OldImage")?;
+    Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Action { old, new }))
+}
+
+impl Record {
+    /// The events the change means.
+    pub fn events(&self) -> Vec<Event> {
+        match self {
+            Record::Action { old, new } => derive_events(Change::Action { old: old.as_ref(), new }),
+            Record::Approval { old, new } => derive_events(Change::Approval { old: old.as_ref(), new }),
+            Record::Platform { old, new } => derive_health_events(old.as_ref(), new),
+            Record::Removed => Vec::new(),
+        }
+    }
+}
+
+/// One record's events, or why it cannot be read (it never will be).
+pub fn record_events(record: &EventRecord) -> Result<Vec<Event>, String> {
+    read_record(record).map(|r| r.events())
 }

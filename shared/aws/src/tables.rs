@@ -96,6 +96,7 @@ pub const ALL: &[TableDef] = &[
     crate::keys::IDEMPOTENCY,
     crate::access::API_KEYS,
     crate::access::RATE_LIMITS,
+    crate::approvals::APPROVALS,
 ];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {

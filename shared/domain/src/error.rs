@@ -211,6 +211,12 @@ pub enum DomainError {
     Duplicate(String),
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (not an approver, their own action).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A decision on an approval that is no longer pending: its status now.
+    #[error("approval {id} is already {status}")]
+    AlreadyResolved { id: String, status: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("queue unavailable: {0}")]
@@ -223,6 +229,8 @@ impl DomainError {
             DomainError::Invalid(_) => ErrorCode::ValidationError,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::Duplicate(_) | DomainError::Conflict(_) => ErrorCode::DuplicateError,
+            DomainError::AlreadyResolved { .. } => ErrorCode::DuplicateError,
+            DomainError::Forbidden(_) => ErrorCode::PermissionDenied,
             DomainError::Store(StoreError::Conflict | StoreError::AlreadyExists) => ErrorCode::DuplicateError,
             DomainError::Store(StoreError::Unavailable(_)) | DomainError::Queue(_) => ErrorCode::ServiceDown,
             DomainError::Store(StoreError::Internal(_)) => ErrorCode::UnknownError,
@@ -240,6 +248,11 @@ impl DomainError {
             DomainError::NotFound(what) => ErrorEnvelope::new(ErrorCode::NotFound, format!("{what} not found")),
             DomainError::Duplicate(msg) | DomainError::Conflict(msg) => {
                 ErrorEnvelope::new(ErrorCode::DuplicateError, msg.clone())
+            }
+            DomainError::Forbidden(msg) => ErrorEnvelope::new(ErrorCode::PermissionDenied, msg.clone()),
+            DomainError::AlreadyResolved { id, status } => {
+                ErrorEnvelope::new(ErrorCode::DuplicateError, format!("approval {id} is already {status}"))
+                    .with_details(json!({ "approvalId": id, "status": status }))
             }
             DomainError::Store(StoreError::Conflict | StoreError::AlreadyExists) => {
                 ErrorEnvelope::new(ErrorCode::DuplicateError, "conflicting write; try again")

@@ -1,5 +1,6 @@
 //! Baton's pure core.
 //!
+//! - [`approval`]: the approval record (decisions, quorum, preview, digest) and its transitions.
 //! - [`auth`]: API keys, scopes and the API's rate limits.
 //! - [`model`]: the Action (contract schema + lifecycle) and its transitions.
 //! - [`validation`]: parsing of submitted actions and platform `data` schemas, with field paths.
@@ -16,6 +17,7 @@
 //!
 //! This crate must not depend on any AWS, Lambda, HTTP-client or web-framework crate.
 
+pub mod approval;
 pub mod auth;
 pub mod error;
 pub mod events;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::approval::{Approval, ApprovalStatus};
 use crate::auth::ApiKey;
 use crate::auth::limits::Counter;
 use crate::error::{PlatformError, StoreError};
@@ -223,6 +224,29 @@ pub trait ChangeListener: Send + Sync {
     fn changed(&self, old: Option<&Action>, new: &Action);
     /// A write to the platform state table (breakers and buckets).
     fn platform_changed(&self, _old: Option<&PlatformState>, _new: &PlatformState) {}
+    /// A write to the approvals table.
+    fn approval_changed(&self, _old: Option<&Approval>, _new: &Approval) {}
+}
+
+/// The approvals table. Every write is conditional on the version it replaces, so of two
+/// racing decisions exactly one lands.
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    /// Stores a new approval; `AlreadyExists` if its id is taken.
+    async fn insert(&self, approval: &Approval) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Approval>, StoreError>;
+    /// Writes `new` only if the stored item is still `old` (same version); `Conflict` otherwise.
+    async fn replace(&self, old: &Approval, new: &Approval) -> Result<(), StoreError>;
+    /// Open approvals (not settled: pending, or resolved with something left to do), soonest
+    /// due first; only those due by `until` when given. Read from the sparse index.
+    async fn open(
+        &self,
+        until: Option<DateTime<Utc>>,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Approval>, StoreError>;
+    /// The newest approvals with `status` (any, for `None`), newest first, within retention.
+    async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError>;
 }
 
 /// The platform state table: one item per platform (breaker, bucket) and per Slack channel
@@ -259,6 +283,13 @@ impl Pacer for Unpaced {
 pub trait PlatformClient: Send + Sync {
     fn platform(&self) -> Platform;
     async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError>;
+}
+
+/// Answers a Slack interaction through the `response_url` Slack gave with it: a message only
+/// the clicking user sees (the button's outcome when the message itself does not change).
+#[async_trait]
+pub trait SlackResponder: Send + Sync {
+    async fn ephemeral(&self, response_url: &str, text: &str) -> Result<(), PlatformError>;
 }
 
 /// The platform clients, by platform.

@@ -13,7 +13,7 @@ use baton_domain::model::{Action, Platform, Priority, Status};
 use baton_domain::policy::estimated_wait;
 use baton_domain::ports::RecentQuery;
 use baton_domain::usecases::idempotency::{self, derived_id};
-use baton_domain::validation::{Ingress, Submission, parse_ingress, parse_submission};
+use baton_domain::validation::{ApprovalRequest, Ingress, Submission, parse_ingress, parse_submission};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -28,30 +28,62 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Entries listed per priority by `GET /api/actions/queue` (the stats count them all).
 pub const QUEUE_LIST_LIMIT: usize = 100;
 
-fn accepted(receipt: baton_domain::usecases::Receipt) -> Response {
-    (StatusCode::ACCEPTED, Json(receipt)).into_response()
+/// What an accepting route takes in: an action to queue, or one to hold for approval.
+enum Intake {
+    Submit(Submission),
+    Hold(ApprovalRequest),
 }
 
-/// Submits an action: once per `Idempotency-Key` when the request carries one.
-async fn submit_once(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Value,
-    mut submission: Submission,
-) -> Result<Response, ApiError> {
+impl Intake {
+    /// An action submitted with `requiresApproval: true` is held, as the approvals route holds it.
+    fn of(submission: Submission) -> Self {
+        if submission.action.requires_approval {
+            Intake::Hold(ApprovalRequest::for_action(submission))
+        } else {
+            Intake::Submit(submission)
+        }
+    }
+
+    fn id(&mut self) -> &mut Option<String> {
+        match self {
+            Intake::Submit(s) => &mut s.action.id,
+            Intake::Hold(r) => &mut r.action.id,
+        }
+    }
+
+    async fn run(self, state: &AppState, idempotent: bool) -> Result<Value, baton_domain::DomainError> {
+        let answer = match self {
+            Intake::Submit(s) if idempotent => serde_json::to_value(state.submitter.ensure(s).await?),
+            Intake::Submit(s) => serde_json::to_value(state.submitter.submit(s).await?),
+            Intake::Hold(r) => serde_json::to_value(state.approvals.request(r).await?),
+        };
+        Ok(answer.unwrap_or(Value::Null))
+    }
+}
+
+/// Accepts once per `Idempotency-Key` when the request carries one.
+async fn accept_once(state: &AppState, headers: &HeaderMap, body: &Value, mut intake: Intake) -> Result<Response, ApiError> {
     let Some(key) = idempotency_key(headers)? else {
-        return Ok(accepted(state.submitter.submit(submission).await?));
+        return Ok((StatusCode::ACCEPTED, Json(intake.run(state, false).await?)).into_response());
     };
     let scope = format!("request:{key}");
-    let target = submission.action.id.clone().unwrap_or_else(|| derived_id("key", &scope));
-    let submitter = &state.submitter;
+    let target = intake.id().clone().unwrap_or_else(|| derived_id("key", &scope));
     let keyed = idempotency::once(state.keys.as_ref(), &scope, body, target, |id| async move {
-        submission.action.id = Some(id);
-        let receipt = submitter.ensure(submission).await?;
-        Ok(serde_json::to_value(receipt).unwrap_or(Value::Null))
+        *intake.id() = Some(id);
+        intake.run(state, true).await
     })
     .await?;
     Ok(keyed_response(keyed))
+}
+
+/// Holds an approval request: once per `Idempotency-Key` when the request carries one.
+pub(crate) async fn hold_once(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Value,
+    request: ApprovalRequest,
+) -> Result<Response, ApiError> {
+    accept_once(state, headers, body, Intake::Hold(request)).await
 }
 
 /// The `Idempotency-Key` header, as the document describes it.
@@ -70,8 +102,8 @@ pub struct IdempotencyHeader {
     description = "Submit an action (the contract's `action:ready` payload).",
     params(IdempotencyHeader), request_body = crate::schemas::Submission,
     responses(
-        (status = 202, description = "Accepted and queued", body = crate::schemas::Receipt),
-        (status = 200, description = "Replayed: the receipt of the first request with this Idempotency-Key", body = crate::schemas::Receipt),
+        (status = 202, description = "Accepted and queued (with `requiresApproval`: held, as `POST /api/approvals` answers)", body = crate::approval_schemas::Accepted),
+        (status = 200, description = "Replayed: the receipt of the first request with this Idempotency-Key", body = crate::approval_schemas::Accepted),
         (status = 409, description = "The id, or the Idempotency-Key, is taken by something else: DUPLICATE_ERROR", body = crate::schemas::ErrorEnvelope),
         (status = 413, description = "The body exceeds 256 KiB", body = crate::schemas::ErrorEnvelope),
     ))]
@@ -82,7 +114,7 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let submission = parse_submission(&body).map_err(ApiError::invalid)?;
-    submit_once(&state, &headers, &body, submission).await
+    accept_once(&state, &headers, &body, Intake::of(submission)).await
 }
 
 /// `POST /api/events`: the ingress envelope `{event, data}`, as on the SQS ingress queue.
@@ -90,8 +122,8 @@ pub async fn submit(
     description = "The ingress envelope, as on the SQS ingress queue.",
     params(IdempotencyHeader), request_body = crate::schemas::IngressEnvelope,
     responses(
-        (status = 202, description = "Accepted", body = crate::schemas::Receipt),
-        (status = 200, description = "Replayed (Idempotency-Key)", body = crate::schemas::Receipt),
+        (status = 202, description = "Accepted", body = crate::approval_schemas::Accepted),
+        (status = 200, description = "Replayed (Idempotency-Key)", body = crate::approval_schemas::Accepted),
         (status = 409, description = "DUPLICATE_ERROR", body = crate::schemas::ErrorEnvelope),
         (status = 413, description = "The body exceeds 256 KiB", body = crate::schemas::ErrorEnvelope),
     ))]
@@ -102,7 +134,8 @@ pub async fn ingest(
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     match parse_ingress(&body).map_err(ApiError::invalid)? {
-        Ingress::ActionReady(submission) => submit_once(&state, &headers, &body, submission).await,
+        Ingress::ActionReady(submission) => accept_once(&state, &headers, &body, Intake::of(submission)).await,
+        Ingress::RequiresApproval(request) => hold_once(&state, &headers, &body, request).await,
     }
 }
 

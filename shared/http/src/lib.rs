@@ -1,16 +1,20 @@
 //! Baton's HTTP surface: the axum router used by the `api` Lambda and by `baton serve`.
 //!
 //! - [`actions`]: `/api/actions/*` and `/api/events`.
+//! - [`approvals`]: `/api/approvals/*`; [`slack`]: Slack's signed button clicks.
 //! - [`ws`]: `/ws`, the WebSocket protocol (local runtime; API Gateway serves it on AWS).
 //! - [`hub`]: the local WebSocket connections as a `Notifier`.
 //! - [`error`]: the one failure → HTTP mapping, always in the contract's envelope.
 //! - [`auth`]: API keys, scopes, rate limits, JSON-only POSTs, WebSocket origins.
 //! - [`keys`]: the key management routes.
-//! - [`openapi`], [`schemas`], [`event_schemas`]: the OpenAPI document, generated from the routes.
+//! - [`openapi`], [`schemas`], [`approval_schemas`], [`event_schemas`]: the OpenAPI document,
+//!   generated from the routes.
 //!
 //! Routes parse, call one use case or query, and shape the answer; no workflow lives here.
 
 pub mod actions;
+pub mod approval_schemas;
+pub mod approvals;
 pub mod auth;
 pub mod error;
 pub mod event_schemas;
@@ -18,6 +22,7 @@ pub mod hub;
 pub mod keys;
 pub mod openapi;
 pub mod schemas;
+pub mod slack;
 pub mod ws;
 
 use axum::Router;
@@ -28,8 +33,8 @@ use baton_domain::ErrorCode;
 use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
-use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore};
-use baton_domain::usecases::{Access, Submitter};
+use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore, SlackResponder};
+use baton_domain::usecases::{Access, Approvals, Submitter};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -52,6 +57,19 @@ pub struct AppState {
     pub access: Access,
     /// Origins a browser page may call the API from.
     pub cors_origins: Vec<String>,
+    /// Holds, decisions and the inbox.
+    pub approvals: Approvals,
+    /// Slack's interaction callbacks.
+    pub slack: SlackSettings,
+}
+
+/// What the Slack interactions route needs.
+#[derive(Clone, Default)]
+pub struct SlackSettings {
+    /// `SLACK_SIGNING_SECRET`: without it, every interaction is refused (401).
+    pub signing_secret: Option<String>,
+    /// Replies to the clicking user alone.
+    pub responder: Option<Arc<dyn SlackResponder>>,
 }
 
 /// The platform state behind the health report.
@@ -132,6 +150,13 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::queue)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::health)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::get_one)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(approvals::request)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(approvals::list)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(approvals::get_one)))
+        .routes(scoped(s, Scope::ApprovalsWrite, routes!(approvals::approve)))
+        .routes(scoped(s, Scope::ApprovalsWrite, routes!(approvals::reject)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(approvals::cancel)))
+        .routes(open(s, routes!(slack::interactions)))
         .routes(scoped(s, Scope::Admin, routes!(keys::create, keys::list)))
         .routes(scoped(s, Scope::Admin, routes!(keys::revoke)))
         .routes(scoped(s, Scope::ActionsRead, routes!(ws::upgrade)))

@@ -25,6 +25,8 @@ use std::sync::Arc;
 #[derive(Clone, Default)]
 pub struct PlatformSettings {
     pub slack_token: Option<SecretString>,
+    /// `SLACK_SIGNING_SECRET`: verifies Slack's interaction callbacks (the approval buttons).
+    pub slack_signing_secret: Option<SecretString>,
     pub slack_url: String,
     pub notion_token: Option<SecretString>,
     pub notion_url: String,
@@ -64,6 +66,7 @@ impl PlatformSettings {
             };
         Self {
             slack_token: secret("SLACK_BOT_TOKEN"),
+            slack_signing_secret: secret("SLACK_SIGNING_SECRET"),
             slack_url: url("SLACK_API_URL", slack::DEFAULT_URL),
             notion_token: secret("NOTION_TOKEN"),
             notion_url: url("NOTION_API_URL", notion::DEFAULT_URL),
@@ -82,7 +85,7 @@ impl PlatformSettings {
     /// Every configured secret's text, for the log redactor to know (and nothing else).
     pub fn secret_values(&self) -> Vec<String> {
         use secrecy::ExposeSecret;
-        let mut out: Vec<String> = [&self.slack_token, &self.notion_token, &self.trello_key, &self.trello_token]
+        let mut out: Vec<String> = [&self.slack_token, &self.slack_signing_secret, &self.notion_token, &self.trello_key, &self.trello_token]
             .into_iter()
             .flatten()
             .map(|s| s.expose_secret().to_owned())
@@ -106,6 +109,17 @@ impl PlatformSettings {
     /// Which platforms have credentials, for the startup log and the health report.
     pub fn configured(&self) -> Vec<&'static str> {
         Platform::ALL.iter().filter(|p| self.has_credentials(**p)).map(|p| p.as_str()).collect()
+    }
+
+    /// Replies to Slack interactions (through their `response_url`).
+    pub fn slack_responder(&self) -> Arc<dyn baton_domain::ports::SlackResponder> {
+        Arc::new(slack::SlackClient::new(request::http_client(), &self.slack_url, self.slack_token.clone()))
+    }
+
+    /// The signing secret's text, for the interactions route.
+    pub fn signing_secret(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.slack_signing_secret.as_ref().map(|s| s.expose_secret().to_owned())
     }
 
     /// Every client, sharing one HTTP connection pool (and one Google token).

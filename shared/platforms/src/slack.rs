@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use baton_domain::model::{Action, Platform};
-use baton_domain::ports::{Pacer, PlatformClient};
+use baton_domain::ports::{Pacer, PlatformClient, SlackResponder};
 use baton_domain::validation::Operation;
 use baton_domain::{ErrorCode, PlatformError};
 use reqwest::header::HeaderMap;
@@ -68,37 +68,58 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &Value) -> PlatformEr
         .with_retry_after(retry_after(headers))
 }
 
-/// The approval request: what would run, why, and Approve / Reject buttons. The buttons carry
-/// the action's id; the clicks come back to `POST /api/slack/interactions` (approvals).
+/// The approval request: why, what will happen (the preview's requests), who may decide and
+/// by when, and Approve / Reject buttons whose values name the approval. The clicks come back
+/// to `POST /api/slack/interactions`.
 fn approval_message(data: &Value) -> Value {
     let channel = data.get("channel").cloned().unwrap_or(Value::Null);
     let reason = data.get("reason").and_then(Value::as_str).unwrap_or_default();
     let inner = data.get("action").cloned().unwrap_or(Value::Null);
-    let id = inner.get("id").and_then(Value::as_str).unwrap_or_default();
+    let id = data
+        .get("approvalId")
+        .or_else(|| inner.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let what = format!(
         "{} on {} ({} priority)",
         inner.get("type").and_then(Value::as_str).unwrap_or("action"),
         inner.get("platform").and_then(Value::as_str).unwrap_or("?"),
         inner.get("priority").and_then(Value::as_str).unwrap_or("normal"),
     );
-    let details = serde_json::to_string_pretty(inner.get("data").unwrap_or(&Value::Null)).unwrap_or_default();
+    let details = match data.get("summary").and_then(Value::as_str) {
+        Some(summary) => summary.to_owned(),
+        None => serde_json::to_string_pretty(inner.get("data").unwrap_or(&Value::Null)).unwrap_or_default(),
+    };
     let details: String = details.chars().take(2500).collect();
+    let mut who = Vec::new();
+    if let Some(Value::Array(approvers)) = data.get("approvers")
+        && !approvers.is_empty()
+    {
+        let names: Vec<String> = approvers.iter().filter_map(Value::as_str).map(|u| format!("<@{u}>")).collect();
+        who.push(format!("Approvers: {}", names.join(", ")));
+    }
+    if let Some(n) = data.get("requiredApprovals").and_then(Value::as_u64).filter(|n| *n > 1) {
+        who.push(format!("{n} approvals needed"));
+    }
+    if let Some(expires) = data.get("expiresAt").and_then(Value::as_str) {
+        who.push(format!("Expires {expires}"));
+    }
     let text = format!("Approval needed: {what}. {reason}");
-    json!({
-        "channel": channel,
-        "text": text,
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "Approval needed", "emoji": true}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{what}*\n{reason}")}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": format!("```{details}```")}},
-            {"type": "actions", "block_id": "baton_approval", "elements": [
-                {"type": "button", "action_id": "approve", "style": "primary", "value": id,
-                 "text": {"type": "plain_text", "text": "Approve"}},
-                {"type": "button", "action_id": "reject", "style": "danger", "value": id,
-                 "text": {"type": "plain_text", "text": "Reject"}}
-            ]}
-        ]
-    })
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": "Approval needed", "emoji": true}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{what}*\n{reason}")}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("What will happen:\n```{details}```")}}),
+    ];
+    if !who.is_empty() {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": who.join(" · ")}]}));
+    }
+    blocks.push(json!({"type": "actions", "block_id": "baton_approval", "elements": [
+        {"type": "button", "action_id": "approve", "style": "primary", "value": id,
+         "text": {"type": "plain_text", "text": "Approve"}},
+        {"type": "button", "action_id": "reject", "style": "danger", "value": id,
+         "text": {"type": "plain_text", "text": "Reject"}}
+    ]}));
+    json!({"channel": channel, "text": text, "blocks": blocks})
 }
 
 impl SlackClient {
@@ -165,6 +186,26 @@ impl PlatformClient for SlackClient {
                 Err(PlatformError::new(code_for_slack_error(error), format!("Slack error: {error}"))
                     .with_retry_after(retry_after(&resp.headers)))
             }
+        }
+    }
+}
+
+/// Ephemeral replies through an interaction's `response_url` (only the clicking user sees them).
+#[async_trait]
+impl SlackResponder for SlackClient {
+    async fn ephemeral(&self, response_url: &str, text: &str) -> Result<(), PlatformError> {
+        let body = json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+        let resp = self
+            .http
+            .post(response_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| PlatformError::new(ErrorCode::NetworkError, format!("Slack response_url: {e}")))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(PlatformError::new(code_for_status(resp.status()), format!("Slack response_url answered {}", resp.status())))
         }
     }
 }

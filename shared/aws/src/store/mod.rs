@@ -12,7 +12,6 @@ use baton_domain::StoreError;
 use baton_domain::model::{Action, Priority, Status};
 use baton_domain::ports::{ActionStore, Page, PendingEntry, RecentPage, RecentQuery};
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::codec::{Item, decode, encode};
@@ -182,14 +181,7 @@ impl ActionStore for DynamoActionStore {
         limit: usize,
         after: Option<String>,
     ) -> Result<Page<PendingEntry>, StoreError> {
-        let start = match after {
-            Some(cursor) => {
-                let keys: HashMap<String, String> =
-                    serde_json::from_str(&cursor).map_err(|_| StoreError::Internal("bad pending cursor".into()))?;
-                Some(keys.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect::<Item>())
-            }
-            None => None,
-        };
+        let start = crate::codec::start_key(after)?;
         let resp = self
             .client
             .query()
@@ -209,14 +201,7 @@ impl ActionStore for DynamoActionStore {
             .iter()
             .map(|item| decode::<PendingEntry>(item, "pending entry"))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match resp.last_evaluated_key() {
-            Some(k) if !k.is_empty() => {
-                let plain: HashMap<&str, &str> =
-                    k.iter().filter_map(|(name, v)| v.as_s().ok().map(|s| (name.as_str(), s.as_str()))).collect();
-                Some(serde_json::to_string(&plain).map_err(|e| StoreError::Internal(e.to_string()))?)
-            }
-            _ => None,
-        };
+        let next = crate::codec::cursor_of(resp.last_evaluated_key())?;
         Ok(Page { items, next })
     }
 }

@@ -3,10 +3,12 @@
 //! up by that hash, so no secret is ever compared.
 //!
 //! - [`limits`]: the contract's API rate limits, per key and route group, and per address.
+//! - [`slack`]: Slack's request signature, which authenticates its interaction callbacks.
 //!
 //! Pure; must not import any adapter crate.
 
 pub mod limits;
+pub mod slack;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};

@@ -1,4 +1,5 @@
-//! The ONE pure function that derives action events from an action's change.
+//! The ONE pure function that derives events from a change of the actions or the approvals
+//! table.
 //!
 //! Events are never emitted by hand: the local change feed (old/new image of each
 //! conditional write) and, on AWS, DynamoDB Streams both call [`derive_events`].
@@ -7,7 +8,25 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::approval::Approval;
 use crate::model::{Action, Status};
+
+/// One successful write: the image it replaced (`None` for a new item) and the new one.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    Action { old: Option<&'a Action>, new: &'a Action },
+    Approval { old: Option<&'a Approval>, new: &'a Approval },
+}
+
+/// The events a change means. Only a change of state is an event; any other write (or a
+/// repeated delivery of the same change) yields nothing, so it is safe to call on every
+/// stream record.
+pub fn derive_events(change: Change<'_>) -> Vec<Event> {
+    match change {
+        Change::Action { old, new } => action_events(old, new),
+        Change::Approval { old, new } => super::approvals::approval_events(old, new),
+    }
+}
 
 fn action_event(name: &str, new: &Action, data: Value) -> Event {
     Event {
@@ -56,11 +75,7 @@ fn metadata(a: &Action) -> Value {
     Value::Object(m)
 }
 
-/// Derives the events an action's change means. `old` is `None` for a new item.
-///
-/// Only a change of `status` is an event; any other write (or a repeated delivery of the
-/// same change) yields nothing, so the function is safe to call on every stream record.
-pub fn derive_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
+fn action_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
     if old.is_some_and(|o| o.status == new.status && o.version >= new.version) {
         return Vec::new();
     }
@@ -159,7 +174,7 @@ pub fn derive_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
                 "metadata": metadata(new),
             }),
         ),
-        // Approval states get their events from the approvals table (a later capability).
+        // Held, rejected and expired actions are told by the approvals table's events.
         Status::PendingApproval | Status::Rejected | Status::Expired => return Vec::new(),
     };
     vec![event]
@@ -172,6 +187,10 @@ mod tests {
     use crate::model::ActionError;
     use chrono::{DateTime, Utc};
     use std::time::Duration;
+
+    fn derive_action(old: Option<&Action>, new: &Action) -> Vec<Event> {
+        derive_events(Change::Action { old, new })
+    }
 
     fn sample(now: DateTime<Utc>) -> Action {
         serde_json::from_value(json!({
@@ -187,7 +206,7 @@ mod tests {
     fn a_new_action_is_queued_with_its_position() {
         let now = Utc::now();
         let a = sample(now);
-        let events = derive_events(None, &a);
+        let events = derive_action(None, &a);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event, ACTION_QUEUED);
         assert_eq!(events[0].data["queuePosition"], 3);
@@ -202,22 +221,22 @@ mod tests {
         let queued = sample(now);
         let t1 = now + Duration::from_millis(40);
         let leased = queued.lease("w-1", t1, Duration::from_secs(30)).expect("lease");
-        let ev = derive_events(Some(&queued), &leased);
+        let ev = derive_action(Some(&queued), &leased);
         assert_eq!(ev[0].event, ACTION_EXECUTING);
         assert_eq!(ev[0].data["workerId"], "w-1");
         assert_eq!(ev[0].data["queueTime"], 40);
 
         let err = ActionError { code: ErrorCode::ServiceDown, message: "HTTP 503".into(), retriable: true };
         let retrying = leased.retry("w-1", err, Duration::from_secs(1), t1).expect("retry");
-        let ev = derive_events(Some(&leased), &retrying);
+        let ev = derive_action(Some(&leased), &retrying);
         assert_eq!(ev[0].event, ACTION_RETRYING);
         assert_eq!(ev[0].data["errorCode"], "SERVICE_DOWN");
 
         let again = retrying.lease("w-2", t1 + Duration::from_secs(1), Duration::from_secs(30)).expect("lease");
-        assert_eq!(derive_events(Some(&retrying), &again)[0].event, ACTION_EXECUTING);
+        assert_eq!(derive_action(Some(&retrying), &again)[0].event, ACTION_EXECUTING);
 
         let done = again.succeed("w-2", json!({"ts": "1.2"}), t1 + Duration::from_millis(1250)).expect("done");
-        let ev = derive_events(Some(&again), &done);
+        let ev = derive_action(Some(&again), &done);
         assert_eq!(ev[0].event, ACTION_COMPLETED);
         assert_eq!(ev[0].data["retries"], 1);
         assert_eq!(ev[0].data["executionTime"], 250);
@@ -231,7 +250,7 @@ mod tests {
         let leased = sample(now).lease("w", now, Duration::from_secs(30)).expect("lease");
         let err = ActionError { code: ErrorCode::ValidationError, message: "bad".into(), retriable: false };
         let failed = leased.fail("w", err, now).expect("fail");
-        let ev = derive_events(Some(&leased), &failed);
+        let ev = derive_action(Some(&leased), &failed);
         assert_eq!(ev[0].event, ACTION_FAILED);
         assert_eq!(ev[0].data["errorCode"], "VALIDATION_ERROR");
         assert_eq!(ev[0].data["retriable"], false);
@@ -244,9 +263,9 @@ mod tests {
         let queued = sample(now);
         let mut touched = queued.clone();
         touched.version += 1;
-        assert!(derive_events(Some(&queued), &touched).is_empty());
+        assert!(derive_action(Some(&queued), &touched).is_empty());
         let leased = queued.lease("w", now, Duration::from_secs(30)).expect("lease");
-        assert!(derive_events(Some(&leased), &leased).is_empty(), "same image twice");
+        assert!(derive_action(Some(&leased), &leased).is_empty(), "same image twice");
     }
 
     #[test]
@@ -255,7 +274,7 @@ mod tests {
         let leased = sample(now).lease("w1", now, Duration::from_secs(1)).expect("lease");
         let later = now + Duration::from_secs(2);
         let taken = leased.lease("w2", later, Duration::from_secs(1)).expect("takeover");
-        let ev = derive_events(Some(&leased), &taken);
+        let ev = derive_action(Some(&leased), &taken);
         assert_eq!(ev[0].event, ACTION_EXECUTING);
         assert_eq!(ev[0].data["attempt"], 2);
     }

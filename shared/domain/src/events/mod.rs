@@ -1,7 +1,8 @@
 //! Baton's events: their names, the `Event` every channel carries, and the few events that do
 //! not come from an action's change (`queue:updated`, `ingest:rejected`).
 //!
-//! - [`derive`]: the ONE pure derivation of action events from (old, new) images.
+//! - [`derive`]: the ONE pure derivation of events from (old, new) images of the actions
+//!   and approvals tables ([`approvals`] shapes the approval events).
 //! - [`protocol`]: the WebSocket protocol (subscriptions, client messages, frames).
 //!
 //! Pure; must not import any adapter crate.
@@ -22,6 +23,8 @@ pub const ACTION_CANCELLED: &str = "action:cancelled";
 pub const QUEUE_UPDATED: &str = "queue:updated";
 pub const INGEST_REJECTED: &str = "ingest:rejected";
 pub const HEALTH_CHANGED: &str = "health:changed";
+pub const APPROVAL_PENDING: &str = "approval:pending";
+pub const APPROVAL_RESOLVED: &str = "approval:resolved";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -34,6 +37,8 @@ pub const EVENT_NAMES: &[&str] = &[
     QUEUE_UPDATED,
     INGEST_REJECTED,
     HEALTH_CHANGED,
+    APPROVAL_PENDING,
+    APPROVAL_RESOLVED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.
@@ -135,8 +140,9 @@ pub fn ingest_rejected(
         platform: None,
     }
 }
+mod approvals;
 mod derive;
 mod protocol;
 
-pub use derive::derive_events;
+pub use derive::{Change, derive_events};
 pub use protocol::*;

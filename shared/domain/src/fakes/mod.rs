@@ -5,9 +5,11 @@
 //! listings) so a use case tested against them behaves the same on the real adapters.
 
 mod access;
+mod approvals;
 mod others;
 mod store;
 
 pub use access::*;
+pub use approvals::*;
 pub use others::*;
 pub use store::*;

@@ -99,7 +99,13 @@ impl PlatformClient for ScriptedPlatform {
         self.platform
     }
 
+    /// A dry run is described (`scripted://<operation>` with the data as body) and neither
+    /// recorded nor answered from the script.
     async fn execute(&self, action: &Action, operation: Operation, pacer: &dyn Pacer) -> Result<Value, PlatformError> {
+        if action.dry_run {
+            return Ok(serde_json::json!({"dryRun": true, "request": {
+                "method": "POST", "url": format!("scripted://{}", operation.name()), "body": action.data}}));
+        }
         lock(&self.calls).push((action.id.clone(), operation));
         for _ in 0..self.extra_requests {
             pacer.before_call().await?;

@@ -43,6 +43,10 @@ impl Action {
             workflow_id: new.workflow_id,
             step: new.step,
             context,
+            approval_id: None,
+            approved_digest: None,
+            approved_at: None,
+            notice_of: new.notice_of,
             status: Status::Queued,
             version: 1,
             created_at: now,
@@ -77,9 +81,49 @@ impl Action {
         Duration::from_millis(self.timeout.unwrap_or(DEFAULT_TIMEOUT_MS))
     }
 
-    /// The time the action last became runnable: its acceptance, or the end of its backoff.
+    /// The time the action last became runnable: its acceptance (or approval), or the end of
+    /// its backoff.
     pub fn ready_at(&self) -> DateTime<Utc> {
-        self.not_before.unwrap_or(self.created_at)
+        self.not_before.unwrap_or(self.queued_at())
+    }
+
+    /// When it entered the queue: accepted, or released by its approval.
+    pub fn queued_at(&self) -> DateTime<Utc> {
+        self.approved_at.unwrap_or(self.created_at)
+    }
+
+    /// A freshly accepted action held for approval `approval_id` instead of queued.
+    pub fn held(mut self, approval_id: String) -> Action {
+        self.status = Status::PendingApproval;
+        self.approval_id = Some(approval_id);
+        self.queue_position = 0;
+        self.estimated_wait = 0;
+        self
+    }
+
+    /// `pending_approval → queued`: approved, with the data as approved (and its digest).
+    pub fn release(&self, data: Value, digest: String, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if self.status != Status::PendingApproval {
+            return Err(self.refuse("release"));
+        }
+        let mut next = self.bumped(now);
+        next.status = Status::Queued;
+        next.data = data;
+        next.approved_digest = Some(digest);
+        next.approved_at = Some(now);
+        Ok(next)
+    }
+
+    /// `pending_approval → rejected | expired | cancelled`: it will never run.
+    pub fn end_hold(&self, status: Status, error: ActionError, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
+        if self.status != Status::PendingApproval || !matches!(status, Status::Rejected | Status::Expired | Status::Cancelled) {
+            return Err(self.refuse("ending the hold"));
+        }
+        let mut next = self.finish(now);
+        next.execution_time = None;
+        next.status = status;
+        next.error = Some(error);
+        Ok(next)
     }
 
     fn bumped(&self, now: DateTime<Utc>) -> Action {
@@ -120,7 +164,7 @@ impl Action {
         next.lease_until = Some(now + lease);
         next.started_at = Some(now);
         next.first_started_at = Some(self.first_started_at.unwrap_or(now));
-        next.queue_time = Some(millis_between(self.created_at, next.first_started_at.unwrap_or(now)));
+        next.queue_time = Some(millis_between(self.queued_at(), next.first_started_at.unwrap_or(now)));
         next.attempts = self.attempts + 1;
         next.not_before = None;
         next.slot = None;

@@ -199,6 +199,18 @@ pub struct Action {
     /// The submitter's `context`, kept for debugging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
+    /// The approval this action is (or was) held for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    /// Digest of the data as approved: the executor refuses to run anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_digest: Option<String>,
+    /// When the approval released it into the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<DateTime<Utc>>,
+    /// This Slack action posts (or updates) the message of that approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_of: Option<String>,
 
     // --- lifecycle ---
     pub status: Status,

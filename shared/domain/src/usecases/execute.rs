@@ -133,6 +133,13 @@ impl Executor {
                 _ => Outcome::Skipped("not runnable"),
             });
         }
+        if action.status.is_runnable()
+            && let Some(error) = crate::approval::unapproved(&action)
+        {
+            warn!("refusing to run data that was not approved");
+            let failed = action.give_up(error, now).map_err(refused)?;
+            return self.finish(&action, failed, Outcome::Failed(ErrorCode::PermissionDenied)).await;
+        }
         if action.interruptions_exhausted(now) {
             let failed = action.exhaust(now).map_err(refused)?;
             return self.finish(&action, failed, Outcome::Failed(ErrorCode::UnknownError)).await;

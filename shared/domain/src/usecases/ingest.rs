@@ -7,8 +7,9 @@
 //! Must not import any adapter crate.
 
 use crate::error::{DomainError, FieldError};
+use crate::usecases::approvals::{Approvals, HoldReceipt};
 use crate::usecases::submit::{Receipt, Submitter};
-use crate::validation::{Ingress, Submission, parse_ingress};
+use crate::validation::{ApprovalRequest, Ingress, Submission, parse_ingress};
 
 /// The largest ingress body accepted (SQS's own message limit).
 pub const MAX_INGRESS_BYTES: usize = 256 * 1024;
@@ -17,6 +18,8 @@ pub const MAX_INGRESS_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub enum IngestOutcome {
     Accepted(Receipt),
+    /// Held for approval.
+    Held(HoldReceipt),
     /// The same action was accepted before (a redelivery of the message): nothing to do.
     AlreadyAccepted(String),
     /// The message can never be accepted; `fields` name what is wrong.
@@ -29,6 +32,7 @@ pub enum IngestOutcome {
 #[derive(Clone)]
 pub struct Ingestor {
     pub submitter: Submitter,
+    pub approvals: Approvals,
 }
 
 fn rejected(fields: Vec<FieldError>) -> IngestOutcome {
@@ -61,16 +65,39 @@ impl Ingestor {
                 });
             }
         };
+        let name = |id: &mut Option<String>| {
+            if id.is_none()
+                && let Some(m) = message_id
+            {
+                *id = Some(id_for_message(m));
+            }
+        };
         match parse_ingress(&value) {
             Ok(Ingress::ActionReady(mut submission)) => {
-                if submission.action.id.is_none()
-                    && let Some(m) = message_id
-                {
-                    submission.action.id = Some(id_for_message(m));
+                name(&mut submission.action.id);
+                if submission.action.requires_approval {
+                    return self.hold(ApprovalRequest::for_action(submission)).await;
                 }
                 self.accept(submission).await
             }
+            Ok(Ingress::RequiresApproval(mut request)) => {
+                name(&mut request.action.id);
+                self.hold(request).await
+            }
             Err(fields) => Ok(rejected(fields)),
+        }
+    }
+
+    async fn hold(&self, request: ApprovalRequest) -> Result<IngestOutcome, DomainError> {
+        match self.approvals.request(request).await {
+            Ok(receipt) if receipt.replayed => Ok(IngestOutcome::AlreadyAccepted(receipt.action_id)),
+            Ok(receipt) => Ok(IngestOutcome::Held(receipt)),
+            Err(DomainError::Duplicate(message)) => Ok(IngestOutcome::Rejected {
+                reason: message,
+                fields: vec![FieldError::new("data.action.id", "is taken by a different action or request")],
+            }),
+            Err(DomainError::Invalid(fields)) => Ok(rejected(prefix_data(fields))),
+            Err(e) => Err(e),
         }
     }
 

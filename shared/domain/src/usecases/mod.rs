@@ -6,20 +6,26 @@
 //! - [`ingest`]: ingress messages → accepted actions or recorded rejections (`Ingestor`).
 //! - [`sweep`]: make unfinished work runnable again (`recover` after a restart, `redrive`).
 //! - [`access`]: API keys, scopes and the API's rate limits (`Access`).
+//! - [`approvals`]: hold, decide, settle and sweep approvals (`Approvals`).
+//! - [`react`]: what a change of an action sets in motion besides its events (`Reactor`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
 //! Must not import any adapter crate.
 
 pub mod access;
+pub mod approvals;
 pub mod execute;
 pub mod idempotency;
 pub mod ingest;
+pub mod react;
 pub mod submit;
 pub mod sweep;
 
 pub use access::Access;
+pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepReport};
 pub use execute::{Executor, ExecutorParts, Outcome};
 pub use ingest::{IngestOutcome, Ingestor};
+pub use react::Reactor;
 pub use submit::{Receipt, Submitter};
 pub use sweep::{Redriven, recover, redrive};
 

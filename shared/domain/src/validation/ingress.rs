@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::approval::{ApprovalRequest, parse_approval_request};
 use super::{Submission, parse_submission};
 use crate::error::FieldError;
 
@@ -14,15 +15,20 @@ pub const INGRESS_EVENTS: &[&str] = &["action:ready", "action:requires_approval"
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ingress {
     ActionReady(Submission),
+    RequiresApproval(ApprovalRequest),
 }
 
 impl Ingress {
     pub fn event(&self) -> &'static str {
         match self {
             Ingress::ActionReady(_) => "action:ready",
+            Ingress::RequiresApproval(_) => "action:requires_approval",
         }
     }
 }
+
+/// The events this Baton version accepts.
+const AVAILABLE: &str = "action:ready, action:requires_approval";
 
 /// Parses the ingress envelope `{"event": ..., "data": {...}}`; paths are from its root.
 pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
@@ -44,9 +50,14 @@ pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
             Value::Null => Err(vec![FieldError::new("data", "required")]),
             _ => Err(vec![FieldError::new("data", "must be an object")]),
         },
+        "action:requires_approval" => match data {
+            Value::Object(_) => parse_approval_request(data).map(Ingress::RequiresApproval).map_err(prefixed),
+            Value::Null => Err(vec![FieldError::new("data", "required")]),
+            _ => Err(vec![FieldError::new("data", "must be an object")]),
+        },
         known if INGRESS_EVENTS.contains(&known) => Err(vec![FieldError::new(
             "event",
-            format!("'{known}' is not available in this Baton version; available: action:ready"),
+            format!("'{known}' is not available in this Baton version; available: {AVAILABLE}"),
         )]),
         other => Err(vec![FieldError::new(
             "event",

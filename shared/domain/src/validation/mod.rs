@@ -4,6 +4,7 @@
 //! "Parse, don't validate": the output is a [`NewAction`] with an [`Operation`] that the
 //! platform clients trust. Pure; must not import any adapter crate.
 
+mod approval;
 mod checker;
 mod data;
 mod ingress;
@@ -15,6 +16,7 @@ use crate::error::FieldError;
 use crate::model::{ActionType, Platform, Priority, RetryConfig};
 use checker::{Checker, MAX_ID_LEN, kind};
 
+pub use approval::{ApprovalRequest, MAX_REASON_LEN, is_slack_user_id, parse_approval_request, parse_decision};
 pub use checker::is_iso8601;
 pub use data::validate_data;
 pub use ingress::{INGRESS_EVENTS, Ingress, parse_ingress};
@@ -49,6 +51,8 @@ pub struct NewAction {
     pub fallback: Option<Value>,
     /// Set by the executor when it queues this action as another's fallback.
     pub fallback_of: Option<String>,
+    /// Set by the approvals when this action posts or updates an approval's Slack message.
+    pub notice_of: Option<String>,
     pub workflow_id: Option<String>,
     pub step: Option<String>,
 }
@@ -200,6 +204,7 @@ pub fn parse_action(value: &Value, path: &str) -> Result<NewAction, Vec<FieldErr
         dry_run,
         fallback,
         fallback_of: None,
+        notice_of: None,
         workflow_id,
         step,
     })

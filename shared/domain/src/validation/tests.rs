@@ -219,3 +219,59 @@ fn ids_that_go_into_platform_urls_must_be_one_plain_segment() {
     let ok = submit(action("trello", "update", json!({"cardId": "card-1", "listId": "list_2"})));
     assert!(ok.is_ok(), "the contract's own ids stay valid");
 }
+
+#[test]
+fn the_contract_requires_approval_example_parses_on_the_ingress_and_alone() {
+    let f = fixtures();
+    let request = parse_approval_request(&f["action_requires_approval"]).expect("valid");
+    assert_eq!(request.action.id.as_deref(), Some("action-trello-bulk-001"));
+    assert_eq!(request.approvers, ["U12345", "U67890"]);
+    assert_eq!(request.timeout, 1_800_000);
+    assert_eq!(request.required_approvals, 1);
+    let envelope = json!({"event": "action:requires_approval", "data": f["action_requires_approval"]});
+    assert!(matches!(parse_ingress(&envelope), Ok(Ingress::RequiresApproval(_))));
+    let decision = parse_decision(&f["approve"], crate::approval::Verdict::Approve).expect("approve");
+    assert_eq!(decision.user_id, "U12345");
+    assert_eq!(parse_decision(&f["reject"], crate::approval::Verdict::Reject).expect("reject").reason.as_deref(),
+        Some("Insufficient budget"));
+}
+
+#[test]
+fn approval_requests_check_timeout_approvers_and_quorum() {
+    let base = || json!({"action": action("slack", "notify", json!({"channel": "#a", "text": "t"})), "reason": "r"});
+    let fields = |body: Value| -> Vec<String> {
+        parse_approval_request(&body).expect_err("invalid").into_iter().map(|e| e.field).collect()
+    };
+    let mut b = base();
+    b["timeout"] = json!(999);
+    assert_eq!(fields(b), ["timeout"]);
+    let mut b = base();
+    b["timeout"] = json!(7 * 24 * 3_600_000u64 + 1);
+    assert_eq!(fields(b), ["timeout"]);
+    let mut b = base();
+    b["approvers"] = json!(["U1", "bob", "U1"]);
+    assert_eq!(fields(b), ["approvers[1]", "approvers[2]"]);
+    let mut b = base();
+    b["approvers"] = json!(["U1", "W2"]);
+    b["requiredApprovals"] = json!(3);
+    assert_eq!(fields(b), ["requiredApprovals"]);
+    let mut b = base();
+    b.as_object_mut().expect("object").remove("reason");
+    b["action"]["data"]["text"] = json!(5);
+    assert_eq!(fields(b), ["reason", "action.data.text"]);
+    let ok = parse_approval_request(&base()).expect("defaults");
+    assert_eq!((ok.timeout, ok.required_approvals), (3_600_000, 1));
+    assert!(is_slack_user_id("W0ABC9") && !is_slack_user_id("u123") && !is_slack_user_id("U"));
+}
+
+#[test]
+fn a_rejection_needs_a_reason_and_only_an_approval_carries_a_patch() {
+    use crate::approval::Verdict;
+    let no_reason = parse_decision(&json!({"userId": "U1"}), Verdict::Reject).expect_err("reason");
+    assert_eq!(no_reason[0].field, "reason");
+    let patched = parse_decision(&json!({"userId": "U1", "patch": {"a": 1}}), Verdict::Reject).expect_err("patch");
+    assert_eq!(patched[0].field, "patch");
+    let bad = parse_decision(&json!({"userId": "U1", "patch": [1]}), Verdict::Approve).expect_err("array");
+    assert_eq!(bad[0].field, "patch");
+    assert!(parse_decision(&json!({"userId": "U1"}), Verdict::Approve).is_ok());
+}

@@ -1,5 +1,6 @@
 //! Use-case tests against the in-memory ports: a `World` of fakes, one module per use case.
 
+mod approvals;
 mod execute;
 mod guarded;
 mod ingest;
@@ -39,6 +40,18 @@ impl World {
 
     pub fn submitter(&self) -> Submitter {
         Submitter { store: self.store.clone(), queue: self.queue.clone(), clock: self.clock.clone() }
+    }
+
+    /// Approvals over this world's actions (their own table; Slack not configured).
+    pub fn approvals(&self) -> crate::usecases::Approvals {
+        crate::usecases::Approvals {
+            approvals: Arc::new(MemoryApprovals::default()),
+            actions: self.store.clone(),
+            submitter: self.submitter(),
+            platforms: Arc::new(PlatformRegistry::new().with(self.platform.clone())),
+            clock: self.clock.clone(),
+            slack: crate::usecases::SlackNotices::default(),
+        }
     }
 
     pub fn executor(&self, worker: &str) -> Executor {

@@ -1,0 +1,205 @@
+//! `DynamoApprovalStore`: the approvals table. Every write is conditional on the version it
+//! replaces. Open approvals are found through the sparse `pending-by-expiry` index (its keys
+//! exist only while an approval is open, sorted by when the sweep must look at it next), the
+//! newest through `recent` by day: no Scan.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use baton_domain::StoreError;
+use baton_domain::approval::{Approval, ApprovalStatus};
+use baton_domain::ports::{ApprovalStore, Page};
+use chrono::{Duration as ChronoDuration, Utc};
+use std::time::Duration;
+
+use crate::codec::{Item, cursor_of, decode, encode, start_key};
+use crate::store::{classify, sortable};
+use crate::tables::{IndexDef, Projected, TableDef, attr};
+
+/// Attribute names of the approvals table's index keys (only on the stored item).
+pub mod key {
+    /// A constant, present only while the approval is open: the sparse index's partition.
+    pub const OPEN: &str = "openShard";
+    /// `dueAt#id`: when the sweep must look at the approval next.
+    pub const DUE: &str = "dueAt";
+    /// Epoch seconds after which a settled approval may be deleted (DynamoDB TTL).
+    pub const PURGE_AT: &str = "purgeAt";
+}
+
+pub mod index {
+    pub const OPEN: &str = "pending-by-expiry";
+    pub const RECENT: &str = "recent";
+}
+
+const OPEN_SHARD: &str = "open";
+/// Day partitions `recent` reads at most, and pages per request.
+const RECENT_PAGES: usize = 40;
+
+pub const APPROVALS: TableDef = TableDef {
+    logical: "approvals",
+    hash: "id",
+    range: None,
+    indexes: &[
+        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::All },
+        IndexDef { name: index::RECENT, hash: attr::DAY, range: Some(attr::TIME), projection: Projected::All },
+    ],
+    ttl_attribute: Some(key::PURGE_AT),
+};
+
+#[derive(Clone)]
+pub struct DynamoApprovalStore {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+impl DynamoApprovalStore {
+    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+        Self { client, table: table.into(), retention }
+    }
+
+    fn retention(&self) -> ChronoDuration {
+        ChronoDuration::from_std(self.retention).unwrap_or(ChronoDuration::days(30))
+    }
+
+    /// The stored form: the approval plus the index keys its state calls for.
+    pub fn encode(&self, a: &Approval) -> Result<Item, StoreError> {
+        let mut item = encode(a)?;
+        item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
+        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
+        match a.due_at() {
+            Some(due) => {
+                item.insert(key::OPEN.into(), AttributeValue::S(OPEN_SHARD.into()));
+                item.insert(key::DUE.into(), AttributeValue::S(format!("{}#{}", sortable(due), a.id)));
+            }
+            None => {
+                let done = a.resolved_at.unwrap_or(a.updated_at);
+                let purge = (done + self.retention()).timestamp();
+                item.insert(key::PURGE_AT.into(), AttributeValue::N(purge.to_string()));
+            }
+        }
+        Ok(item)
+    }
+
+    fn decode(item: &Item) -> Result<Approval, StoreError> {
+        decode(item, "approval item")
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for DynamoApprovalStore {
+    async fn insert(&self, approval: &Approval) -> Result<(), StoreError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.encode(approval)?))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        resp.item().map(Self::decode).transpose()
+    }
+
+    async fn replace(&self, old: &Approval, new: &Approval) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.encode(new)?))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", AttributeValue::N(old.version.to_string()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn open(
+        &self,
+        until: Option<chrono::DateTime<Utc>>,
+        limit: usize,
+        after: Option<String>,
+    ) -> Result<Page<Approval>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::OPEN)
+            .expression_attribute_names("#o", key::OPEN)
+            .expression_attribute_values(":o", AttributeValue::S(OPEN_SHARD.into()))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start_key(after)?);
+        query = match until {
+            // `#` then any id character sorts below DEL: every item due by `until` is included.
+            Some(t) => query
+                .key_condition_expression("#o = :o AND #d <= :until")
+                .expression_attribute_names("#d", key::DUE)
+                .expression_attribute_values(":until", AttributeValue::S(format!("{}#\u{7f}", sortable(t)))),
+            None => query.key_condition_expression("#o = :o"),
+        };
+        let resp = query.send().await.map_err(classify)?;
+        let items = resp.items().iter().map(Self::decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next: cursor_of(resp.last_evaluated_key())? })
+    }
+
+    async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError> {
+        let now = Utc::now();
+        let first_day = (now - self.retention()).date_naive();
+        let mut day = now.date_naive();
+        let mut out = Vec::new();
+        let mut pages = 0;
+        while day >= first_day && out.len() < limit && pages < RECENT_PAGES {
+            let mut after: Option<Item> = None;
+            loop {
+                pages += 1;
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(index::RECENT)
+                    .key_condition_expression("#d = :d")
+                    .expression_attribute_names("#d", attr::DAY)
+                    .expression_attribute_values(":d", AttributeValue::S(day.format("%Y-%m-%d").to_string()))
+                    .scan_index_forward(false)
+                    .set_exclusive_start_key(after.take());
+                if let Some(s) = status {
+                    query = query
+                        .filter_expression("#s = :s")
+                        .expression_attribute_names("#s", "status")
+                        .expression_attribute_values(":s", AttributeValue::S(s.as_str().into()));
+                }
+                let resp = query.send().await.map_err(classify)?;
+                for item in resp.items() {
+                    if out.len() < limit {
+                        out.push(Self::decode(item)?);
+                    }
+                }
+                match resp.last_evaluated_key() {
+                    Some(k) if !k.is_empty() && out.len() < limit && pages < RECENT_PAGES => after = Some(k.clone()),
+                    _ => break,
+                }
+            }
+            let Some(prev) = day.pred_opt() else { break };
+            day = prev;
+        }
+        Ok(out)
+    }
+}
