@@ -60,7 +60,10 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
         health,
         access,
         cors_origins: config.store.cors_origins.clone(),
-        slack: SlackSettings { signing_secret: platforms.signing_secret(), responder: Some(platforms.slack_responder()) },
+        slack: SlackSettings {
+            signing_secret: platforms.signing_secret(),
+            responder: Some(platforms.slack_responder()),
+        },
         approvals,
     })
 }

@@ -85,8 +85,8 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
             }
         };
         if let (Some(reactor), Record::Action { old, new }) = (reactor, &read)
-            && Reactor::wants(old.as_ref(), new)
-            && let Err(e) = reactor.react(old.as_ref(), new).await
+            && Reactor::wants(old.as_deref(), new)
+            && let Err(e) = reactor.react(old.as_deref(), new).await
         {
             warn!(sequence = sequence(record), error = %e, "reaction failed; the record will be retried");
             failed_from = Some(pending.first().map_or(index, |(i, _)| *i));

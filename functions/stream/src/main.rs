@@ -9,18 +9,14 @@ use baton_aws::runtime::{init_telemetry, sdk_config};
 use baton_domain::ports::PlatformRegistry;
 use baton_domain::usecases::Reactor;
 use lambda_runtime::{LambdaEvent, service_fn};
-use stream::handler::Outlets;
 use std::sync::Arc;
+use stream::handler::Outlets;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_telemetry();
-    let config = Config::from_env(Needs {
-        queues: true,
-        events_queue: true,
-        ws_endpoint: true,
-        stream_failures: true,
-    })?;
+    let config =
+        Config::from_env(Needs { queues: true, events_queue: true, ws_endpoint: true, stream_failures: true })?;
     let sdk = sdk_config().await;
     let connections = Arc::new(DynamoConnections::new(aws_sdk_dynamodb::Client::new(&sdk), &config.connections_table));
     let management = aws_sdk_apigatewaymanagement::Client::from_conf(

@@ -1,9 +1,9 @@
 //! DynamoDB stream records of the actions table → events, in order, durable first.
 
-use stream::handler::Outlets;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use baton_domain::fakes::RecordingSink;
 use std::sync::Mutex;
+use stream::handler::Outlets;
 
 fn raw() -> serde_json::Value {
     serde_json::from_str(include_str!("../../../tests/fixtures/lambda/dynamodb-stream-actions.json")).expect("fixture")
@@ -35,7 +35,11 @@ fn failed(r: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<S
 #[tokio::test]
 async fn records_become_the_contract_events_once_each_and_in_order() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
-    let response = stream::handler::handle(&Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None }, event()).await;
+    let response = stream::handler::handle(
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        event(),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["action:queued", "action:executing", "action:completed"]);
     assert_eq!(sockets.names(), sink.names(), "WebSocket clients get the same events");
@@ -49,7 +53,11 @@ async fn records_become_the_contract_events_once_each_and_in_order() {
 async fn a_publishing_failure_returns_the_first_unpublished_record() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     *sink.fail_next.lock().expect("lock") = 1;
-    let response = stream::handler::handle(&Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None }, event()).await;
+    let response = stream::handler::handle(
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        event(),
+    )
+    .await;
     assert_eq!(failed(&response), ["100000000000000000001"]);
     assert!(sockets.names().is_empty(), "nothing is pushed that was not made durable");
 }
@@ -59,7 +67,11 @@ async fn an_undecodable_record_is_parked_whole_and_the_batch_goes_on() {
     let mut e = raw();
     e["Records"][0]["dynamodb"]["NewImage"] = serde_json::json!({"id": {"S": "x"}});
     let (sink, parked) = (RecordingSink::default(), Parked::default());
-    let response = stream::handler::handle(&Outlets { sink: &sink, notifier: &RecordingSink::default(), parking: &parked, reactor: None }, typed(e)).await;
+    let response = stream::handler::handle(
+        &Outlets { sink: &sink, notifier: &RecordingSink::default(), parking: &parked, reactor: None },
+        typed(e),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["action:executing", "action:completed"]);
     let parked = parked.0.lock().expect("lock").clone();
@@ -85,7 +97,11 @@ async fn platform_state_records_become_health_changed() {
                      "OldImage": platform_image(4, "CLOSED", 4), "NewImage": platform_image(5, "OPEN", 5)}
     }]});
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
-    let response = stream::handler::handle(&Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None }, typed(event)).await;
+    let response = stream::handler::handle(
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        typed(event),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sink.names(), ["health:changed"]);
     let e = sink.events.lock().expect("lock")[0].clone();

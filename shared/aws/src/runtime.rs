@@ -29,7 +29,8 @@ pub async fn sdk_config() -> SdkConfig {
 pub fn approvals(sdk: &SdkConfig, config: &Config, platforms: PlatformRegistry) -> Approvals {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let store = Arc::new(DynamoActionStore::new(dynamodb.clone(), &config.store.actions_table, config.store.retention));
-    let queue = Arc::new(SqsActionQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_urls.clone(), config.capacity));
+    let queue =
+        Arc::new(SqsActionQueue::new(aws_sdk_sqs::Client::new(sdk), config.queue_urls.clone(), config.capacity));
     let clock = Arc::new(SystemClock);
     Approvals {
         approvals: Arc::new(DynamoApprovalStore::new(dynamodb, &config.store.approvals_table, config.store.retention)),

@@ -32,12 +32,21 @@ fn is_approval(record: &EventRecord) -> bool {
     [&record.change.new_image, &record.change.old_image].iter().any(|i| i.contains_key("requiredApprovals"))
 }
 
-/// A record read: which table's item changed, from what to what.
+/// A record read: which table's item changed, from what to what (images boxed: they are large).
 #[derive(Debug, Clone)]
 pub enum Record {
-    Action { old: Option<Action>, new: Action },
-    Approval { old: Option<Approval>, new: Approval },
-    Platform { old: Option<PlatformState>, new: PlatformState },
+    Action {
+        old: Option<Box<Action>>,
+        new: Box<Action>,
+    },
+    Approval {
+        old: Option<Box<Approval>>,
+        new: Box<Approval>,
+    },
+    Platform {
+        old: Option<Box<PlatformState>>,
+        new: Box<PlatformState>,
+    },
     /// No new image: a REMOVE (a TTL deletion), which means nothing.
     Removed,
 }
@@ -46,24 +55,26 @@ pub enum Record {
 pub fn read_record(record: &EventRecord) -> Result<Record, String> {
     let change = &record.change;
     if is_platform_state(record) {
-        let old = image(&change.old_image, "OldImage")?;
-        return Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Platform { old, new }));
+        let old = image::<PlatformState>(&change.old_image, "OldImage")?.map(Box::new);
+        return Ok(image(&change.new_image, "NewImage")?
+            .map_or(Record::Removed, |new| Record::Platform { old, new: Box::new(new) }));
     }
     if is_approval(record) {
-        let old = image(&change.old_image, "OldImage")?;
-        return Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Approval { old, new }));
+        let old = image::<Approval>(&change.old_image, "OldImage")?.map(Box::new);
+        return Ok(image(&change.new_image, "NewImage")?
+            .map_or(Record::Removed, |new| Record::Approval { old, new: Box::new(new) }));
     }
-    let old = image(&change.old_image, "OldImage")?;
-    Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Action { old, new }))
+    let old = image::<Action>(&change.old_image, "OldImage")?.map(Box::new);
+    Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Action { old, new: Box::new(new) }))
 }
 
 impl Record {
     /// The events the change means.
     pub fn events(&self) -> Vec<Event> {
         match self {
-            Record::Action { old, new } => derive_events(Change::Action { old: old.as_ref(), new }),
-            Record::Approval { old, new } => derive_events(Change::Approval { old: old.as_ref(), new }),
-            Record::Platform { old, new } => derive_health_events(old.as_ref(), new),
+            Record::Action { old, new } => derive_events(Change::Action { old: old.as_deref(), new }),
+            Record::Approval { old, new } => derive_events(Change::Approval { old: old.as_deref(), new }),
+            Record::Platform { old, new } => derive_health_events(old.as_deref(), new),
             Record::Removed => Vec::new(),
         }
     }

@@ -62,7 +62,12 @@ impl Intake {
 }
 
 /// Accepts once per `Idempotency-Key` when the request carries one.
-async fn accept_once(state: &AppState, headers: &HeaderMap, body: &Value, mut intake: Intake) -> Result<Response, ApiError> {
+async fn accept_once(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Value,
+    mut intake: Intake,
+) -> Result<Response, ApiError> {
     let Some(key) = idempotency_key(headers)? else {
         return Ok((StatusCode::ACCEPTED, Json(intake.run(state, false).await?)).into_response());
     };

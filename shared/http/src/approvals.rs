@@ -68,9 +68,13 @@ fn parse_list(params: &[(String, String)]) -> Result<(Option<ApprovalStatus>, us
             },
             "limit" => match value.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
-                _ => errors.push(FieldError::new("query.limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+                _ => {
+                    errors.push(FieldError::new("query.limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))
+                }
             },
-            other => errors.push(FieldError::new(format!("query.{other}"), "unknown parameter; allowed: status, limit")),
+            other => {
+                errors.push(FieldError::new(format!("query.{other}"), "unknown parameter; allowed: status, limit"))
+            }
         }
     }
     if errors.is_empty() { Ok((status, limit)) } else { Err(errors) }
@@ -130,7 +134,12 @@ pub fn decision_body(answer: &DecisionAnswer, verdict: Verdict) -> Value {
     }
 }
 
-async fn decide(state: &AppState, id: &str, body: Result<Bytes, BytesRejection>, verdict: Verdict) -> Result<Response, ApiError> {
+async fn decide(
+    state: &AppState,
+    id: &str,
+    body: Result<Bytes, BytesRejection>,
+    verdict: Verdict,
+) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let request: DecisionRequest = parse_decision(&body, verdict).map_err(ApiError::invalid)?;
     let answer = state.approvals.decide(id, request).await?;

@@ -51,7 +51,8 @@ pub fn parse_click(body: &[u8]) -> Result<Option<Click>, ApiError> {
     };
     let user_id = text(payload.get("user").and_then(|u| u.get("id")))
         .ok_or_else(|| ApiError::field("payload.user.id", "required"))?;
-    let approval_id = text(action.get("value")).ok_or_else(|| ApiError::field("payload.actions[0].value", "required"))?;
+    let approval_id =
+        text(action.get("value")).ok_or_else(|| ApiError::field("payload.actions[0].value", "required"))?;
     Ok(Some(Click { user_id, verdict, approval_id, response_url: text(payload.get("response_url")) }))
 }
 
@@ -103,11 +104,17 @@ pub async fn interactions(
     }
     let Some(click) = parse_click(&body)? else { return Ok(StatusCode::OK.into_response()) };
     let reason = (click.verdict == Verdict::Reject).then(|| format!("rejected in Slack by {}", click.user_id));
-    let request =
-        DecisionRequest { user_id: click.user_id.clone(), verdict: click.verdict, reason, patch: None, via: Via::Slack };
+    let request = DecisionRequest {
+        user_id: click.user_id.clone(),
+        verdict: click.verdict,
+        reason,
+        patch: None,
+        via: Via::Slack,
+    };
     let result = state.approvals.decide(&click.approval_id, request).await;
     info!(approval_id = %click.approval_id, user = %click.user_id, verdict = %click.verdict, ok = result.is_ok(), "Slack decision");
-    if let (Some(text), Some(url), Some(responder)) = (reply_for(&result), &click.response_url, &state.slack.responder) {
+    if let (Some(text), Some(url), Some(responder)) = (reply_for(&result), &click.response_url, &state.slack.responder)
+    {
         match tokio::time::timeout(REPLY_WITHIN, responder.ephemeral(url, &text)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => warn!(error = %e, "the ephemeral reply failed"),

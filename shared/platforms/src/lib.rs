@@ -85,11 +85,12 @@ impl PlatformSettings {
     /// Every configured secret's text, for the log redactor to know (and nothing else).
     pub fn secret_values(&self) -> Vec<String> {
         use secrecy::ExposeSecret;
-        let mut out: Vec<String> = [&self.slack_token, &self.slack_signing_secret, &self.notion_token, &self.trello_key, &self.trello_token]
-            .into_iter()
-            .flatten()
-            .map(|s| s.expose_secret().to_owned())
-            .collect();
+        let mut out: Vec<String> =
+            [&self.slack_token, &self.slack_signing_secret, &self.notion_token, &self.trello_key, &self.trello_token]
+                .into_iter()
+                .flatten()
+                .map(|s| s.expose_secret().to_owned())
+                .collect();
         if let Some(a) = &self.google_account {
             out.extend(a.secret_values());
         }

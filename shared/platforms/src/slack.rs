@@ -75,11 +75,7 @@ fn approval_message(data: &Value) -> Value {
     let channel = data.get("channel").cloned().unwrap_or(Value::Null);
     let reason = data.get("reason").and_then(Value::as_str).unwrap_or_default();
     let inner = data.get("action").cloned().unwrap_or(Value::Null);
-    let id = data
-        .get("approvalId")
-        .or_else(|| inner.get("id"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let id = data.get("approvalId").or_else(|| inner.get("id")).and_then(Value::as_str).unwrap_or_default();
     let what = format!(
         "{} on {} ({} priority)",
         inner.get("type").and_then(Value::as_str).unwrap_or("action"),
@@ -205,7 +201,10 @@ impl SlackResponder for SlackClient {
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(PlatformError::new(code_for_status(resp.status()), format!("Slack response_url answered {}", resp.status())))
+            Err(PlatformError::new(
+                code_for_status(resp.status()),
+                format!("Slack response_url answered {}", resp.status()),
+            ))
         }
     }
 }

@@ -115,8 +115,15 @@ impl Action {
     }
 
     /// `pending_approval → rejected | expired | cancelled`: it will never run.
-    pub fn end_hold(&self, status: Status, error: ActionError, now: DateTime<Utc>) -> Result<Action, TransitionRefused> {
-        if self.status != Status::PendingApproval || !matches!(status, Status::Rejected | Status::Expired | Status::Cancelled) {
+    pub fn end_hold(
+        &self,
+        status: Status,
+        error: ActionError,
+        now: DateTime<Utc>,
+    ) -> Result<Action, TransitionRefused> {
+        if self.status != Status::PendingApproval
+            || !matches!(status, Status::Rejected | Status::Expired | Status::Cancelled)
+        {
             return Err(self.refuse("ending the hold"));
         }
         let mut next = self.finish(now);

@@ -173,9 +173,7 @@ pub fn parse_decision(body: &Value, verdict: Verdict) -> Result<DecisionRequest,
         }
     };
     match user {
-        Some(user_id) if errors.is_empty() => {
-            Ok(DecisionRequest { user_id, verdict, reason, patch, via: Via::Rest })
-        }
+        Some(user_id) if errors.is_empty() => Ok(DecisionRequest { user_id, verdict, reason, patch, via: Via::Rest }),
         _ => Err(errors),
     }
 }

@@ -232,8 +232,10 @@ fn the_contract_requires_approval_example_parses_on_the_ingress_and_alone() {
     assert!(matches!(parse_ingress(&envelope), Ok(Ingress::RequiresApproval(_))));
     let decision = parse_decision(&f["approve"], crate::approval::Verdict::Approve).expect("approve");
     assert_eq!(decision.user_id, "U12345");
-    assert_eq!(parse_decision(&f["reject"], crate::approval::Verdict::Reject).expect("reject").reason.as_deref(),
-        Some("Insufficient budget"));
+    assert_eq!(
+        parse_decision(&f["reject"], crate::approval::Verdict::Reject).expect("reject").reason.as_deref(),
+        Some("Insufficient budget")
+    );
 }
 
 #[test]

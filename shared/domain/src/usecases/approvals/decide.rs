@@ -51,7 +51,7 @@ impl Approvals {
                 Some(refusal @ Refusal::Resolved { .. }) => {
                     // Overdue but not yet written so: expire it now rather than wait for the sweep.
                     if current.is_overdue(now) {
-                        self.expire(&current).await;
+                        self.expire(&current, now).await;
                     }
                     return Err(refused(refusal));
                 }
@@ -87,12 +87,7 @@ impl Approvals {
     }
 
     /// Withdraws a pending approval: the action is cancelled and never runs.
-    pub async fn cancel(
-        &self,
-        id: &str,
-        by: Option<String>,
-        reason: Option<String>,
-    ) -> Result<Approval, DomainError> {
+    pub async fn cancel(&self, id: &str, by: Option<String>, reason: Option<String>) -> Result<Approval, DomainError> {
         for attempt in 0..ATTEMPTS {
             let current = self.get(id).await?;
             let next = current.cancel(by.clone(), reason.clone(), self.clock.now()).map_err(refused)?;
@@ -110,10 +105,10 @@ impl Approvals {
         Err(DomainError::Conflict(format!("approval {id} is being changed by many at once; try again")))
     }
 
-    /// Writes the expiry of an overdue approval and carries it out; a lost race is fine (the
-    /// winner resolved it).
-    pub(crate) async fn expire(&self, current: &Approval) -> Option<Approval> {
-        let next = current.expire(self.clock.now()).ok()?;
+    /// Writes the expiry of an approval overdue at `now` and carries it out; a lost race is
+    /// fine (the winner resolved it).
+    pub(crate) async fn expire(&self, current: &Approval, now: chrono::DateTime<chrono::Utc>) -> Option<Approval> {
+        let next = current.expire(now).ok()?;
         match self.approvals.replace(current, &next).await {
             Ok(()) => {
                 if let Err(e) = self.settle(&next).await {

@@ -164,7 +164,7 @@ impl Approvals {
         }
         self.store_held(&approval).await?;
         if let Some(channel) = &channel {
-            self.post_request(&approval, &channel).await;
+            self.post_request(&approval, channel).await;
         }
         Ok(receipt(&approval, false))
     }

@@ -44,7 +44,9 @@ fn ending(status: ApprovalStatus, a: &Approval) -> Option<(Status, ActionError)>
         ApprovalStatus::Expired => {
             (Status::Expired, ErrorCode::TimeoutError, "the approval expired without a decision".to_owned())
         }
-        ApprovalStatus::Cancelled => (Status::Cancelled, ErrorCode::PermissionDenied, "the approval was cancelled".into()),
+        ApprovalStatus::Cancelled => {
+            (Status::Cancelled, ErrorCode::PermissionDenied, "the approval was cancelled".into())
+        }
         ApprovalStatus::Pending | ApprovalStatus::Approved => return None,
     };
     Some((status, ActionError { code, message, retriable: false }))
@@ -169,7 +171,7 @@ impl Approvals {
 
     async fn sweep_one(&self, approval: Approval, now: DateTime<Utc>, report: &mut SweepReport) {
         if approval.is_overdue(now) {
-            if self.expire(&approval).await.is_some() {
+            if self.expire(&approval, now).await.is_some() {
                 report.expired += 1;
             }
             return;

@@ -55,7 +55,8 @@ async fn a_held_action_is_never_queued_until_approved_then_runs_with_the_approve
     assert_eq!(a.preview["request"]["url"], "scripted://post_message");
 
     let patch = json!({"text": "deploy v2?"});
-    let answer = h.uc.decide("apv-a-1", decide("U1", Verdict::Approve, Some("ok"), Some(patch))).await.expect("approve");
+    let answer =
+        h.uc.decide("apv-a-1", decide("U1", Verdict::Approve, Some("ok"), Some(patch))).await.expect("approve");
     assert!(answer.resolved);
     assert_eq!(answer.approval.preview["request"]["body"]["text"], "deploy v2?", "rendered again");
     let action = h.w.store.snapshot("a-1").expect("stored");
@@ -167,7 +168,10 @@ async fn the_slack_request_is_posted_recorded_and_updated_once_resolved() {
     Reactor { approvals: h.uc.clone() }.react(None, &done).await.expect("react");
     let a = h.approvals.snapshot("apv-a-1").expect("approval");
     assert!(a.announced);
-    assert_eq!((a.slack_channel_id.as_deref(), a.slack_message_ts.as_deref()), (Some("C0CHAN"), Some("1700000000.000100")));
+    assert_eq!(
+        (a.slack_channel_id.as_deref(), a.slack_message_ts.as_deref()),
+        (Some("C0CHAN"), Some("1700000000.000100"))
+    );
 
     h.uc.decide("apv-a-1", decide("U1", Verdict::Approve, None, None)).await.expect("approve");
     let update = h.w.store.snapshot("apv-a-1-update").expect("update notice");
