@@ -2,6 +2,7 @@
 //! ephemeral port) with wiremock standing in for Slack and Notion, and `WsClient` is a real
 //! WebSocket client of its `/ws`.
 
+pub mod google;
 pub mod moto;
 pub mod stack;
 

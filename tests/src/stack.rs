@@ -19,6 +19,7 @@ use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::sqs::SqsActionQueue;
 use baton_aws::store::DynamoActionStore;
+use baton_aws::workflows::{DynamoWorkflowStore, WORKFLOWS};
 use baton_aws::{local_dynamodb_client, local_sqs_client, tables};
 use baton_domain::limits::Limits;
 use baton_domain::model::{Platform, Priority};
@@ -153,6 +154,7 @@ pub struct Stack {
     pub access: Access,
     pub ingestor: Ingestor,
     pub approvals: Approvals,
+    pub workflows: baton_domain::usecases::Workflows,
     pub reactor: Reactor,
     pub executor: Executor,
     /// Slack's signing secret and responder, for the api function.
@@ -183,8 +185,9 @@ impl Stack {
         API_KEYS.ensure(&harness_dynamodb, "api-keys").await.map_err(anyhow::Error::msg)?;
         RATE_LIMITS.ensure(&harness_dynamodb, "rate-limits").await.map_err(anyhow::Error::msg)?;
         APPROVALS.ensure_with(&harness_dynamodb, "approvals", true).await.map_err(anyhow::Error::msg)?;
+        WORKFLOWS.ensure_with(&harness_dynamodb, "workflows", true).await.map_err(anyhow::Error::msg)?;
         let mut stream_arns = Vec::new();
-        for table in ["actions", "platform-state", "approvals"] {
+        for table in ["actions", "platform-state", "approvals", "workflows"] {
             let desc = harness_dynamodb.describe_table().table_name(table).send().await?;
             stream_arns.push(desc.table().and_then(|t| t.latest_stream_arn()).unwrap_or_default().to_owned());
         }
@@ -255,6 +258,14 @@ impl Stack {
                 default_channel: Some("#approvals".into()),
             },
         };
+        let workflows = baton_domain::usecases::Workflows {
+            workflows: Arc::new(DynamoWorkflowStore::new(dynamodb.clone(), "workflows", Duration::from_secs(86_400))),
+            keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "workflows")),
+            actions: approvals.actions.clone(),
+            submitter: approvals.submitter.clone(),
+            clock: approvals.clock.clone(),
+            approvals: approvals.clone(),
+        };
         let executor = Executor::compose(ExecutorParts {
             store: store.clone(),
             queue: queue.clone(),
@@ -273,8 +284,9 @@ impl Stack {
         Ok(Self {
             access,
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "idempotency")),
-            ingestor: Ingestor { submitter, approvals: approvals.clone() },
-            reactor: Reactor { approvals: approvals.clone() },
+            ingestor: Ingestor { submitter, approvals: approvals.clone(), workflows: workflows.clone() },
+            reactor: Reactor { approvals: approvals.clone(), workflows: workflows.clone() },
+            workflows,
             slack: baton_http::SlackSettings {
                 signing_secret: settings.signing_secret(),
                 responder: Some(settings.slack_responder()),
@@ -528,6 +540,7 @@ impl Stack {
             cors_origins: vec![],
             approvals: self.approvals.clone(),
             slack: self.slack.clone(),
+            workflows: self.workflows.clone(),
         });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         let response = api::handler::app(state).oneshot(request).await.expect("response");

@@ -269,6 +269,7 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
             notifier: &notifier,
             last_depth: &last_depth,
             approvals: &stack.approvals,
+            workflows: Some(&stack.workflows),
         };
         run.run().await.expect("run");
         clock.advance(Duration::from_secs(60));

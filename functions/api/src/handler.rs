@@ -14,7 +14,7 @@ use baton_aws::keys::DynamoKeys;
 use baton_aws::platform_state::DynamoPlatformState;
 use baton_domain::auth::{KeyRateLimit, Principal, Scope};
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, SystemClock};
-use baton_domain::usecases::{Access, Approvals, Submitter};
+use baton_domain::usecases::{Access, Approvals, Submitter, Workflows};
 use baton_http::auth::ClientAddress;
 use baton_http::{AppState, HealthSource, SlackSettings};
 use baton_platforms::PlatformSettings;
@@ -34,6 +34,7 @@ pub struct Ports {
     pub cors_origins: Vec<String>,
     pub approvals: Approvals,
     pub slack: SlackSettings,
+    pub workflows: Workflows,
 }
 
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
@@ -64,12 +65,13 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
             signing_secret: platforms.signing_secret(),
             responder: Some(platforms.slack_responder()),
         },
+        workflows: baton_aws::runtime::workflows(sdk, config, approvals.clone()),
         approvals,
     })
 }
 
 pub fn with_ports(ports: Ports) -> AppState {
-    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack } = ports;
+    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows } = ports;
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
         store,
@@ -81,6 +83,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         cors_origins,
         approvals,
         slack,
+        workflows,
     }
 }
 

@@ -43,6 +43,7 @@ impl World {
             health,
             access,
             cors_origins: vec![],
+            workflows: baton_domain::fakes::workflows_over(approvals.clone()),
             approvals,
             slack: Default::default(),
         }))

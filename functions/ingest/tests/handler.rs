@@ -13,7 +13,8 @@ fn batch() -> SqsEvent {
 fn ingestor(store: &Arc<MemoryStore>, queue: &Arc<MemoryQueue>) -> Ingestor {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let approvals = approvals_over(store.clone(), queue.clone(), clock, PlatformRegistry::new());
-    Ingestor { submitter: approvals.submitter.clone(), approvals }
+    let workflows = baton_domain::fakes::workflows_over(approvals.clone());
+    Ingestor { submitter: approvals.submitter.clone(), approvals, workflows }
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@ pub struct Summary {
     pub redrive_failed: usize,
     /// Approvals expired by this run.
     pub approvals_expired: usize,
+    /// Unfinished workflows nobody advanced for a while, looked at again.
+    pub workflows_reconciled: usize,
     pub queue_updated: bool,
 }
 
@@ -33,6 +35,8 @@ pub struct Scheduler<'a> {
     /// The depth published last by this sandbox.
     pub last_depth: &'a Mutex<Option<[u64; 4]>>,
     pub approvals: &'a Approvals,
+    /// `None` where the stack has no workflows (tests of the other duties).
+    pub workflows: Option<&'a baton_domain::usecases::Workflows>,
 }
 
 impl Scheduler<'_> {
@@ -48,6 +52,13 @@ impl Scheduler<'_> {
                 warn!(error = %e, "approval sweep failed");
                 0
             }
+        };
+        let workflows_reconciled = match self.workflows {
+            Some(w) => w.sweep(self.clock.now()).await.unwrap_or_else(|e| {
+                warn!(error = %e, "workflow sweep failed");
+                0
+            }),
+            None => 0,
         };
         let stats = self.queue.stats().await;
         let changed = {
@@ -67,6 +78,7 @@ impl Scheduler<'_> {
             redriven: redriven.sent,
             redrive_failed: redriven.failed,
             approvals_expired,
+            workflows_reconciled,
             queue_updated: changed,
         })
     }

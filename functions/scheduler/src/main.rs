@@ -30,6 +30,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ApiGwNotifier::new(management, Arc::new(DynamoConnections::new(dynamodb, &config.connections_table)));
     let last_depth = Mutex::new(None);
     let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
+    let workflows = baton_aws::runtime::workflows(&sdk, &config, approvals.clone());
     let scheduler = Scheduler {
         store: &store,
         queue: &queue,
@@ -38,6 +39,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         notifier: &notifier,
         last_depth: &last_depth,
         approvals: &approvals,
+        workflows: Some(&workflows),
     };
     let scheduler = &scheduler;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {

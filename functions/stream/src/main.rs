@@ -27,7 +27,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sink = SqsEventPublisher::new(sqs.clone(), &config.events_queue_url);
     let parking = SqsParking::new(sqs, &config.stream_failure_queue_url);
     // Reactions settle approvals; they never render previews, so no platform client is needed.
-    let reactor = Reactor { approvals: baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new()) };
+    let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
+    let workflows = baton_aws::runtime::workflows(&sdk, &config, approvals.clone());
+    let reactor = Reactor { approvals, workflows };
     let outlets = Outlets { sink: &sink, notifier: &notifier, parking: &parking, reactor: Some(&reactor) };
     let outlets = &outlets;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {

@@ -1,5 +1,5 @@
-//! The local change feed: every successful write to the actions, approvals and platform state
-//! tables hands its old and new image to the one pure event derivation, and the events to the
+//! The local change feed: every successful write to the actions, approvals, workflows and
+//! platform state tables hands its old and new image to the one pure event derivation, and the events to the
 //! notifier, in write order; the action changes that set something in motion go to the
 //! `Reactor`, on their own task.
 //!
@@ -14,9 +14,10 @@ use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::{Action, Priority};
 use baton_domain::ports::{
     ActionStore, ApprovalStore, ChangeListener, Notifier, Page, PendingEntry, PlatformStateStore, RecentPage,
-    RecentQuery,
+    RecentQuery, WorkflowStore,
 };
 use baton_domain::usecases::Reactor;
+use baton_domain::workflow::{Workflow, WorkflowStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -123,6 +124,10 @@ impl ChangeListener for ChangeFeed {
     fn approval_changed(&self, old: Option<&Approval>, new: &Approval) {
         self.emit(derive_events(Change::Approval { old, new }));
     }
+
+    fn workflow_changed(&self, old: Option<&Workflow>, new: &Workflow) {
+        self.emit(derive_events(Change::Workflow { old, new }));
+    }
 }
 
 /// Runs the reactions, in order. A failed one is logged and left to the approvals sweep,
@@ -201,5 +206,44 @@ impl PlatformStateStore for FeedingPlatformState {
         self.inner.put(old, new).await?;
         self.listener.platform_changed(old, new);
         Ok(())
+    }
+}
+
+/// A `WorkflowStore` that reports each successful write, as `FeedingStore` does.
+pub struct FeedingWorkflows {
+    inner: Arc<dyn WorkflowStore>,
+    listener: Arc<dyn ChangeListener>,
+}
+
+impl FeedingWorkflows {
+    pub fn new(inner: Arc<dyn WorkflowStore>, listener: Arc<dyn ChangeListener>) -> Self {
+        Self { inner, listener }
+    }
+}
+
+#[async_trait]
+impl WorkflowStore for FeedingWorkflows {
+    async fn insert(&self, workflow: &Workflow) -> Result<(), StoreError> {
+        self.inner.insert(workflow).await?;
+        self.listener.workflow_changed(None, workflow);
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Workflow>, StoreError> {
+        self.inner.get(id).await
+    }
+
+    async fn replace(&self, old: &Workflow, new: &Workflow) -> Result<(), StoreError> {
+        self.inner.replace(old, new).await?;
+        self.listener.workflow_changed(Some(old), new);
+        Ok(())
+    }
+
+    async fn open(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
+        self.inner.open(until, limit).await
+    }
+
+    async fn recent(&self, status: Option<WorkflowStatus>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
+        self.inner.recent(status, limit).await
     }
 }

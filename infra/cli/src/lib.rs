@@ -4,8 +4,10 @@
 //! - [`embedded`]: the DynamoDB emulator on its own thread and loopback port.
 //! - [`scheduler`]: `LocalQueue`, per-priority lanes with their own workers.
 //! - [`feed`]: the local change feed (old/new image of each write → events → notifier).
+//! - [`background`]: the timers (`queue:updated`, the approval and workflow sweeps).
 //! - [`runtime`]: the composition root: `Runtime::start(ServeOptions)`.
 
+pub mod background;
 pub mod embedded;
 pub mod feed;
 pub mod runtime;

@@ -8,29 +8,26 @@ use baton_aws::config::StoreConfig;
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
+use baton_aws::workflows::{DynamoWorkflowStore, WORKFLOWS};
 use baton_aws::{local_dynamodb_client, tables};
-use baton_domain::events::{QueueSnapshot, queue_updated};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
-use baton_domain::usecases::{Access, Approvals, Executor, ExecutorParts, Reactor, SlackNotices, Submitter, recover};
+use baton_domain::usecases::{
+    Access, Approvals, Executor, ExecutorParts, Reactor, SlackNotices, Submitter, Workflows, recover,
+};
 use baton_http::hub::Hub;
 use baton_http::{AppState, HealthSource, SlackSettings, router};
 use baton_platforms::PlatformSettings;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::background::{publish_queue_updates, sweep};
 use crate::embedded::{DataLocation, EmbeddedDynamo};
-use crate::feed::{ChangeFeed, FeedingApprovals, FeedingPlatformState, FeedingStore, react};
+use crate::feed::{ChangeFeed, FeedingApprovals, FeedingPlatformState, FeedingStore, FeedingWorkflows, react};
 use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
-
-/// How often `queue:updated` may be sent (only when the depth changed).
-const QUEUE_UPDATE_EVERY: Duration = Duration::from_millis(500);
-/// How often the approvals are swept: an approval expires within about this long of its time.
-const APPROVAL_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -103,33 +100,6 @@ pub struct Runtime {
     dynamo: EmbeddedDynamo,
 }
 
-async fn publish_queue_updates(queue: Arc<LocalQueue>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>) {
-    let mut last: Option<[u64; 4]> = None;
-    let mut every = tokio::time::interval(QUEUE_UPDATE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        every.tick().await;
-        let stats = queue.stats().await;
-        if last == Some(stats.depth) {
-            continue;
-        }
-        last = Some(stats.depth);
-        notifier.notify(vec![queue_updated(&QueueSnapshot::of(&stats), clock.now())]).await;
-    }
-}
-
-/// Expires overdue approvals and finishes what is left of open ones, every second.
-async fn sweep_approvals(approvals: Approvals, clock: Arc<dyn Clock>) {
-    let mut every = tokio::time::interval(APPROVAL_SWEEP_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        every.tick().await;
-        if let Err(e) = approvals.sweep(clock.now()).await {
-            tracing::warn!(error = %e, "approval sweep failed; the next one retries");
-        }
-    }
-}
-
 impl Runtime {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
         let dynamo = EmbeddedDynamo::start(&opts.data)?;
@@ -153,6 +123,7 @@ impl Runtime {
             (API_KEYS, &opts.store.api_keys_table),
             (RATE_LIMITS, &opts.store.rate_limits_table),
             (APPROVALS, &opts.store.approvals_table),
+            (WORKFLOWS, &opts.store.workflows_table),
         ] {
             table
                 .ensure(&client, name)
@@ -174,8 +145,13 @@ impl Runtime {
         ));
         let approval_store = Arc::new(FeedingApprovals::new(
             Arc::new(DynamoApprovalStore::new(client.clone(), &opts.store.approvals_table, opts.store.retention)),
+            feed.clone(),
+        ));
+        let workflow_store = Arc::new(FeedingWorkflows::new(
+            Arc::new(DynamoWorkflowStore::new(client.clone(), &opts.store.workflows_table, opts.store.retention)),
             feed,
         ));
+        let workflow_keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.workflows_table));
         let keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.idempotency_table));
         let access = Access {
             keys: Arc::new(DynamoKeyStore::new(client.clone(), &opts.store.api_keys_table)),
@@ -213,6 +189,14 @@ impl Runtime {
                 default_channel: opts.store.approval_channel.clone(),
             },
         };
+        let workflows = Workflows {
+            workflows: workflow_store,
+            keys: workflow_keys,
+            actions: store.clone(),
+            submitter: submitter.clone(),
+            approvals: approvals.clone(),
+            clock: clock.clone(),
+        };
         let executor = Executor::compose(ExecutorParts {
             store: store.clone(),
             queue: queue.clone(),
@@ -240,6 +224,7 @@ impl Runtime {
             access,
             cors_origins: opts.store.cors_origins.clone(),
             approvals: approvals.clone(),
+            workflows: workflows.clone(),
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),
@@ -261,8 +246,9 @@ impl Runtime {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
-        let reactor = tokio::spawn(react(reactions, Reactor { approvals: approvals.clone() }));
-        let sweeper = tokio::spawn(sweep_approvals(approvals, clock.clone()));
+        let reactor =
+            tokio::spawn(react(reactions, Reactor { approvals: approvals.clone(), workflows: workflows.clone() }));
+        let sweeper = tokio::spawn(sweep(approvals, workflows, clock.clone()));
         let ticker = tokio::spawn(publish_queue_updates(queue.clone(), notifier, clock));
         info!(
             %addr,

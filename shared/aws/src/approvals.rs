@@ -32,8 +32,6 @@ pub mod index {
 }
 
 const OPEN_SHARD: &str = "open";
-/// Day partitions `recent` reads at most, and pages per request.
-const RECENT_PAGES: usize = 40;
 
 pub const APPROVALS: TableDef = TableDef {
     logical: "approvals",
@@ -89,46 +87,15 @@ impl DynamoApprovalStore {
 #[async_trait]
 impl ApprovalStore for DynamoApprovalStore {
     async fn insert(&self, approval: &Approval) -> Result<(), StoreError> {
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.encode(approval)?))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(classify)
-        {
-            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
-            other => other.map(|_| ()),
-        }
+        crate::items::put_new(&self.client, &self.table, self.encode(approval)?).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Approval>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        resp.item().map(Self::decode).transpose()
+        crate::items::get_by_id(&self.client, &self.table, id).await?.as_ref().map(Self::decode).transpose()
     }
 
     async fn replace(&self, old: &Approval, new: &Approval) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.encode(new)?))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", AttributeValue::N(old.version.to_string()))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        crate::items::put_at_version(&self.client, &self.table, self.encode(new)?, old.version).await
     }
 
     async fn open(
@@ -161,45 +128,10 @@ impl ApprovalStore for DynamoApprovalStore {
     }
 
     async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError> {
-        let now = Utc::now();
-        let first_day = (now - self.retention()).date_naive();
-        let mut day = now.date_naive();
-        let mut out = Vec::new();
-        let mut pages = 0;
-        while day >= first_day && out.len() < limit && pages < RECENT_PAGES {
-            let mut after: Option<Item> = None;
-            loop {
-                pages += 1;
-                let mut query = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(index::RECENT)
-                    .key_condition_expression("#d = :d")
-                    .expression_attribute_names("#d", attr::DAY)
-                    .expression_attribute_values(":d", AttributeValue::S(day.format("%Y-%m-%d").to_string()))
-                    .scan_index_forward(false)
-                    .set_exclusive_start_key(after.take());
-                if let Some(s) = status {
-                    query = query
-                        .filter_expression("#s = :s")
-                        .expression_attribute_names("#s", "status")
-                        .expression_attribute_values(":s", AttributeValue::S(s.as_str().into()));
-                }
-                let resp = query.send().await.map_err(classify)?;
-                for item in resp.items() {
-                    if out.len() < limit {
-                        out.push(Self::decode(item)?);
-                    }
-                }
-                match resp.last_evaluated_key() {
-                    Some(k) if !k.is_empty() && out.len() < limit && pages < RECENT_PAGES => after = Some(k.clone()),
-                    _ => break,
-                }
-            }
-            let Some(prev) = day.pred_opt() else { break };
-            day = prev;
-        }
-        Ok(out)
+        let first_day = (Utc::now() - self.retention()).date_naive();
+        let items =
+            crate::items::recent_by_day(&self.client, &self.table, first_day, status.map(|s| s.as_str()), limit)
+                .await?;
+        items.iter().map(Self::decode).collect()
     }
 }

@@ -25,6 +25,8 @@ pub struct StoreConfig {
     pub cors_origins: Vec<String>,
     /// `BATON_APPROVALS_TABLE`, default `baton-approvals`.
     pub approvals_table: String,
+    /// `BATON_WORKFLOWS_TABLE`: workflows and their idempotency keys.
+    pub workflows_table: String,
     /// `BATON_APPROVAL_CHANNEL`: the Slack channel of approval requests that name none.
     pub approval_channel: Option<String>,
 }
@@ -185,12 +187,14 @@ impl StoreConfig {
             .filter(|o| !o.is_empty())
             .collect();
         let approvals_table = lookup("BATON_APPROVALS_TABLE").unwrap_or_else(|| "baton-approvals".into());
+        let workflows_table = lookup("BATON_WORKFLOWS_TABLE").unwrap_or_else(|| "baton-workflows".into());
         let approval_channel = lookup("BATON_APPROVAL_CHANNEL").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
         Ok(Self {
             approvals_table,
+            workflows_table,
             approval_channel,
             actions_table,
             retention: Duration::from_secs(retention_days * 86_400),

@@ -5,7 +5,7 @@
 //! - [`telemetry`]: logs, redacted on their way out, in every format.
 //! - [`tables`]: the table definitions shared by the local runtime and the SAM template.
 //! - [`calls`]: `CallCounter`, an SDK interceptor counting API calls by operation.
-//! - [`codec`]: JSON ⇄ DynamoDB attribute values.
+//! - [`codec`]: JSON ⇄ DynamoDB attribute values; [`items`]: the versioned put / get every table shares.
 //! - [`store`]: `DynamoActionStore`, the actions table (the one place DynamoDB errors are classified).
 //! - [`sqs`]: `SqsActionQueue`, one queue per priority.
 //! - [`config`]: typed configuration from the environment.
@@ -26,6 +26,7 @@ pub mod codec;
 pub mod config;
 pub mod connections;
 pub mod events_queue;
+pub mod items;
 pub mod keys;
 pub mod platform_state;
 pub mod runtime;
@@ -35,6 +36,7 @@ pub mod store;
 pub mod stream;
 pub mod tables;
 pub mod telemetry;
+pub mod workflows;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 

@@ -44,3 +44,22 @@ pub fn approvals(sdk: &SdkConfig, config: &Config, platforms: PlatformRegistry) 
         },
     }
 }
+
+/// The workflows use case on the serverless path (every function that submits, advances or
+/// sweeps workflows builds it here), on the approvals use case `approvals` gave.
+pub fn workflows(sdk: &SdkConfig, config: &Config, approvals: Approvals) -> baton_domain::usecases::Workflows {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table = &config.store.workflows_table;
+    baton_domain::usecases::Workflows {
+        workflows: Arc::new(crate::workflows::DynamoWorkflowStore::new(
+            dynamodb.clone(),
+            table,
+            config.store.retention,
+        )),
+        keys: Arc::new(crate::keys::DynamoKeys::new(dynamodb, table)),
+        actions: approvals.actions.clone(),
+        submitter: approvals.submitter.clone(),
+        clock: approvals.clock.clone(),
+        approvals,
+    }
+}

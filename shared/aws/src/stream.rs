@@ -1,5 +1,5 @@
-//! DynamoDB Streams records → (old, new) images → the pure derivations: actions and
-//! approvals table records give their events, platform state records give `health:changed`.
+//! DynamoDB Streams records → (old, new) images → the pure derivations: actions, approvals
+//! and workflows table records give their events, platform state records give `health:changed`.
 //! Tolerates what emulators and Streams do: records without an old image, repeated records,
 //! REMOVE records (TTL deletions).
 
@@ -8,6 +8,7 @@ use baton_domain::approval::Approval;
 use baton_domain::events::{Change, Event, derive_events};
 use baton_domain::limits::{PlatformState, derive_health_events};
 use baton_domain::model::Action;
+use baton_domain::workflow::Workflow;
 use serde::de::DeserializeOwned;
 
 fn image<T: DeserializeOwned>(item: &serde_dynamo::Item, which: &str) -> Result<Option<T>, String> {
@@ -32,6 +33,18 @@ fn is_approval(record: &EventRecord) -> bool {
     [&record.change.new_image, &record.change.old_image].iter().any(|i| i.contains_key("requiredApprovals"))
 }
 
+/// Whether a record belongs to the workflows table (its items carry steps).
+fn is_workflow(record: &EventRecord) -> bool {
+    [&record.change.new_image, &record.change.old_image].iter().any(|i| i.contains_key("steps"))
+}
+
+/// Whether a record is a workflow idempotency key (same table, nothing to derive).
+fn is_key(record: &EventRecord) -> bool {
+    [&record.change.new_image, &record.change.old_image]
+        .iter()
+        .any(|i| i.contains_key("fingerprint") && !i.contains_key("steps") && i.contains_key("target"))
+}
+
 /// A record read: which table's item changed, from what to what (images boxed: they are large).
 #[derive(Debug, Clone)]
 pub enum Record {
@@ -46,6 +59,10 @@ pub enum Record {
     Platform {
         old: Option<Box<PlatformState>>,
         new: Box<PlatformState>,
+    },
+    Workflow {
+        old: Option<Box<Workflow>>,
+        new: Box<Workflow>,
     },
     /// No new image: a REMOVE (a TTL deletion), which means nothing.
     Removed,
@@ -64,6 +81,14 @@ pub fn read_record(record: &EventRecord) -> Result<Record, String> {
         return Ok(image(&change.new_image, "NewImage")?
             .map_or(Record::Removed, |new| Record::Approval { old, new: Box::new(new) }));
     }
+    if is_key(record) {
+        return Ok(Record::Removed);
+    }
+    if is_workflow(record) {
+        let old = image::<Workflow>(&change.old_image, "OldImage")?.map(Box::new);
+        return Ok(image(&change.new_image, "NewImage")?
+            .map_or(Record::Removed, |new| Record::Workflow { old, new: Box::new(new) }));
+    }
     let old = image::<Action>(&change.old_image, "OldImage")?.map(Box::new);
     Ok(image(&change.new_image, "NewImage")?.map_or(Record::Removed, |new| Record::Action { old, new: Box::new(new) }))
 }
@@ -75,6 +100,7 @@ impl Record {
             Record::Action { old, new } => derive_events(Change::Action { old: old.as_deref(), new }),
             Record::Approval { old, new } => derive_events(Change::Approval { old: old.as_deref(), new }),
             Record::Platform { old, new } => derive_health_events(old.as_deref(), new),
+            Record::Workflow { old, new } => derive_events(Change::Workflow { old: old.as_deref(), new }),
             Record::Removed => Vec::new(),
         }
     }

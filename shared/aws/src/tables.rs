@@ -97,6 +97,7 @@ pub const ALL: &[TableDef] = &[
     crate::access::API_KEYS,
     crate::access::RATE_LIMITS,
     crate::approvals::APPROVALS,
+    crate::workflows::WORKFLOWS,
 ];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {

@@ -4,6 +4,7 @@
 //! - [`auth`]: API keys, scopes and the API's rate limits.
 //! - [`model`]: the Action (contract schema + lifecycle) and its transitions.
 //! - [`validation`]: parsing of submitted actions and platform `data` schemas, with field paths.
+//! - [`workflow`]: the workflow record (steps, references, compensations) and what happens next.
 //! - [`error`]: the contract's error codes, the client envelope, the domain's errors.
 //! - [`events`]: the event payloads and the one pure derivation from (old, new) images.
 //! - [`policy`]: retry/backoff and queue estimates.
@@ -31,6 +32,7 @@ pub mod ports;
 pub mod sync;
 pub mod usecases;
 pub mod validation;
+pub mod workflow;
 
 pub use error::{DomainError, ErrorCode, ErrorEnvelope, FieldError, PlatformError, StoreError};
 pub use events::Event;

@@ -18,6 +18,7 @@ use crate::events::{Event, Subscription};
 use crate::limits::PlatformState;
 use crate::model::{Action, Platform, Priority, Status, WorkItem};
 use crate::validation::Operation;
+use crate::workflow::{Workflow, WorkflowStatus};
 
 /// The time, injectable so tests can pin it.
 pub trait Clock: Send + Sync {
@@ -226,6 +227,24 @@ pub trait ChangeListener: Send + Sync {
     fn platform_changed(&self, _old: Option<&PlatformState>, _new: &PlatformState) {}
     /// A write to the approvals table.
     fn approval_changed(&self, _old: Option<&Approval>, _new: &Approval) {}
+    /// A write to the workflows table.
+    fn workflow_changed(&self, _old: Option<&Workflow>, _new: &Workflow) {}
+}
+
+/// The workflows table. Every write is conditional on the version it replaces, so two steps
+/// finishing at once never both start the same successor.
+#[async_trait]
+pub trait WorkflowStore: Send + Sync {
+    /// Stores a new workflow; `AlreadyExists` if its id is taken.
+    async fn insert(&self, workflow: &Workflow) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Workflow>, StoreError>;
+    /// Writes `new` only if the stored item is still `old` (same version); `Conflict` otherwise.
+    async fn replace(&self, old: &Workflow, new: &Workflow) -> Result<(), StoreError>;
+    /// Unfinished workflows not written since they fell due (`Workflow::due_at` by `until`),
+    /// oldest first. Read from the sparse index.
+    async fn open(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Workflow>, StoreError>;
+    /// The newest workflows with `status` (any, for `None`), newest first, within retention.
+    async fn recent(&self, status: Option<WorkflowStatus>, limit: usize) -> Result<Vec<Workflow>, StoreError>;
 }
 
 /// The approvals table. Every write is conditional on the version it replaces, so of two

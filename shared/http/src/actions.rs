@@ -141,6 +141,7 @@ pub async fn ingest(
     match parse_ingress(&body).map_err(ApiError::invalid)? {
         Ingress::ActionReady(submission) => accept_once(&state, &headers, &body, Intake::of(submission)).await,
         Ingress::RequiresApproval(request) => hold_once(&state, &headers, &body, request).await,
+        Ingress::WorkflowReady(request) => crate::workflows::start(&state, &headers, request).await,
     }
 }
 

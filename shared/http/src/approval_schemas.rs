@@ -180,4 +180,14 @@ pub struct RejectAnswer {
 pub enum Accepted {
     Queued(crate::schemas::Receipt),
     Held(HoldReceipt),
+    Started(crate::workflow_schemas::WorkflowReceipt),
+    /// A replayed workflow: the original, as it is now.
+    Workflow(Box<crate::workflow_schemas::Workflow>),
+}
+
+/// Slack's interaction callback, as a form.
+#[derive(Serialize, ToSchema)]
+pub struct SlackInteraction {
+    /// The interaction as JSON (`type`: `block_actions`, `user`, `actions`).
+    payload: String,
 }

@@ -54,31 +54,13 @@ pub struct ListParams {
     limit: Option<u32>,
 }
 
-fn parse_list(params: &[(String, String)]) -> Result<(Option<ApprovalStatus>, usize), Vec<FieldError>> {
-    let (mut status, mut limit, mut errors) = (Some(ApprovalStatus::Pending), DEFAULT_LIMIT, Vec::new());
-    for (key, value) in params {
-        match key.as_str() {
-            "status" if value == "all" => status = None,
-            "status" => match ApprovalStatus::parse(value) {
-                Some(s) => status = Some(s),
-                None => errors.push(FieldError::new(
-                    "query.status",
-                    "allowed: pending, approved, rejected, expired, cancelled, all",
-                )),
-            },
-            "limit" => match value.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
-                _ => {
-                    errors.push(FieldError::new("query.limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))
-                }
-            },
-            other => {
-                errors.push(FieldError::new(format!("query.{other}"), "unknown parameter; allowed: status, limit"))
-            }
-        }
-    }
-    if errors.is_empty() { Ok((status, limit)) } else { Err(errors) }
-}
+const LISTING: crate::listing::Listing<ApprovalStatus> = crate::listing::Listing {
+    default: Some(ApprovalStatus::Pending),
+    parse: ApprovalStatus::parse,
+    allowed: "pending, approved, rejected, expired, cancelled",
+    default_limit: DEFAULT_LIMIT,
+    max_limit: MAX_LIMIT,
+};
 
 /// `GET /api/approvals`: the dashboard's inbox.
 #[utoipa::path(get, path = "/api/approvals", tag = "approvals", operation_id = "listApprovals",
@@ -89,7 +71,7 @@ pub async fn list(
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
-    let (status, limit) = parse_list(&params).map_err(ApiError::invalid)?;
+    let (status, limit) = LISTING.parse(&params).map_err(ApiError::invalid)?;
     let approvals = state.approvals.list(status, limit).await?;
     Ok(Json(json!({ "approvals": approvals })).into_response())
 }

@@ -20,9 +20,12 @@ pub mod error;
 pub mod event_schemas;
 pub mod hub;
 pub mod keys;
+pub mod listing;
 pub mod openapi;
 pub mod schemas;
 pub mod slack;
+pub mod workflow_schemas;
+pub mod workflows;
 pub mod ws;
 
 use axum::Router;
@@ -34,7 +37,7 @@ use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore, SlackResponder};
-use baton_domain::usecases::{Access, Approvals, Submitter};
+use baton_domain::usecases::{Access, Approvals, Submitter, Workflows};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -61,6 +64,8 @@ pub struct AppState {
     pub approvals: Approvals,
     /// Slack's interaction callbacks.
     pub slack: SlackSettings,
+    /// Workflows: start, read, cancel.
+    pub workflows: Workflows,
 }
 
 /// What the Slack interactions route needs.
@@ -156,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ApprovalsWrite, routes!(approvals::approve)))
         .routes(scoped(s, Scope::ApprovalsWrite, routes!(approvals::reject)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(approvals::cancel)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(workflows::submit)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(workflows::list)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(workflows::get_one)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(workflows::cancel)))
         .routes(open(s, routes!(slack::interactions)))
         .routes(scoped(s, Scope::Admin, routes!(keys::create, keys::list)))
         .routes(scoped(s, Scope::Admin, routes!(keys::revoke)))

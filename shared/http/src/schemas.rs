@@ -107,7 +107,7 @@ pub struct Submission {
 /// `POST /api/events`: the ingress envelope, as on the SQS ingress queue.
 #[derive(Serialize, ToSchema)]
 pub struct IngressEnvelope {
-    /// `action:ready`.
+    /// `action:ready`, `action:requires_approval` or `workflow:ready`.
     event: String,
     data: Value,
 }

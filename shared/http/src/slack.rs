@@ -78,7 +78,7 @@ fn reply_for(result: &Result<baton_domain::usecases::DecisionAnswer, DomainError
     description = "Slack's interaction callback (`application/x-www-form-urlencoded`, field `payload`, type \
 `block_actions`): the Approve / Reject buttons of an approval message. Authenticated by Slack's signature \
 (`X-Slack-Signature`, `X-Slack-Request-Timestamp` within 5 minutes), not by an API key.",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::approval_schemas::SlackInteraction, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Received (the outcome shows in Slack)"),
         (status = 400, description = "No interaction payload", body = crate::schemas::ErrorEnvelope),

@@ -100,48 +100,15 @@ impl DynamoActionStore {
 #[async_trait]
 impl ActionStore for DynamoActionStore {
     async fn insert(&self, action: &Action) -> Result<(), StoreError> {
-        let item = self.encode(action)?;
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(classify)
-        {
-            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
-            other => other.map(|_| ()),
-        }
+        crate::items::put_new(&self.client, &self.table, self.encode(action)?).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Action>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        resp.item().map(Self::decode).transpose()
+        crate::items::get_by_id(&self.client, &self.table, id).await?.as_ref().map(Self::decode).transpose()
     }
 
     async fn replace(&self, old: &Action, new: &Action) -> Result<(), StoreError> {
-        let item = self.encode(new)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", AttributeValue::N(old.version.to_string()))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        crate::items::put_at_version(&self.client, &self.table, self.encode(new)?, old.version).await
     }
 
     async fn recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {

@@ -1,5 +1,5 @@
-//! The ONE pure function that derives events from a change of the actions or the approvals
-//! table.
+//! The ONE pure function that derives events from a change of the actions, approvals or
+//! workflows table.
 //!
 //! Events are never emitted by hand: the local change feed (old/new image of each
 //! conditional write) and, on AWS, DynamoDB Streams both call [`derive_events`].
@@ -10,12 +10,14 @@ use serde_json::{Value, json};
 use super::*;
 use crate::approval::Approval;
 use crate::model::{Action, Status};
+use crate::workflow::Workflow;
 
 /// One successful write: the image it replaced (`None` for a new item) and the new one.
 #[derive(Debug, Clone, Copy)]
 pub enum Change<'a> {
     Action { old: Option<&'a Action>, new: &'a Action },
     Approval { old: Option<&'a Approval>, new: &'a Approval },
+    Workflow { old: Option<&'a Workflow>, new: &'a Workflow },
 }
 
 /// The events a change means. Only a change of state is an event; any other write (or a
@@ -23,8 +25,13 @@ pub enum Change<'a> {
 /// stream record.
 pub fn derive_events(change: Change<'_>) -> Vec<Event> {
     match change {
-        Change::Action { old, new } => action_events(old, new),
+        Change::Action { old, new } => {
+            let mut events = action_events(old, new);
+            events.extend(super::workflows::step_event(old, new));
+            events
+        }
         Change::Approval { old, new } => super::approvals::approval_events(old, new),
+        Change::Workflow { old, new } => super::workflows::workflow_events(old, new),
     }
 }
 

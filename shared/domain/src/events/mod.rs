@@ -2,7 +2,7 @@
 //! not come from an action's change (`queue:updated`, `ingest:rejected`).
 //!
 //! - [`derive`]: the ONE pure derivation of events from (old, new) images of the actions
-//!   and approvals tables ([`approvals`] shapes the approval events).
+//!   approvals and workflows tables ([`approvals`] and [`workflows`] shape theirs).
 //! - [`protocol`]: the WebSocket protocol (subscriptions, client messages, frames).
 //!
 //! Pure; must not import any adapter crate.
@@ -25,6 +25,12 @@ pub const INGEST_REJECTED: &str = "ingest:rejected";
 pub const HEALTH_CHANGED: &str = "health:changed";
 pub const APPROVAL_PENDING: &str = "approval:pending";
 pub const APPROVAL_RESOLVED: &str = "approval:resolved";
+pub const WORKFLOW_STARTED: &str = "workflow:started";
+pub const WORKFLOW_STEP: &str = "workflow:step";
+pub const WORKFLOW_COMPLETED: &str = "workflow:completed";
+pub const WORKFLOW_FAILED: &str = "workflow:failed";
+pub const WORKFLOW_ROLLED_BACK: &str = "workflow:rolled_back";
+pub const WORKFLOW_CANCELLED: &str = "workflow:cancelled";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -39,6 +45,12 @@ pub const EVENT_NAMES: &[&str] = &[
     HEALTH_CHANGED,
     APPROVAL_PENDING,
     APPROVAL_RESOLVED,
+    WORKFLOW_STARTED,
+    WORKFLOW_STEP,
+    WORKFLOW_COMPLETED,
+    WORKFLOW_FAILED,
+    WORKFLOW_ROLLED_BACK,
+    WORKFLOW_CANCELLED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.
@@ -143,6 +155,7 @@ pub fn ingest_rejected(
 mod approvals;
 mod derive;
 mod protocol;
+mod workflows;
 
 pub use derive::{Change, derive_events};
 pub use protocol::*;

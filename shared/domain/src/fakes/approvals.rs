@@ -2,53 +2,35 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
+use super::table::MemoryTable;
 use crate::approval::{Approval, ApprovalStatus};
 use crate::error::StoreError;
 use crate::ports::{ApprovalStore, Page};
-use crate::sync::lock;
 
 #[derive(Default)]
 pub struct MemoryApprovals {
-    items: Mutex<HashMap<String, Approval>>,
-    /// Every successful write, in order: (old, new).
-    pub writes: Mutex<Vec<(Option<Approval>, Approval)>>,
+    pub table: MemoryTable<Approval>,
 }
 
 impl MemoryApprovals {
     pub fn snapshot(&self, id: &str) -> Option<Approval> {
-        lock(&self.items).get(id).cloned()
+        self.table.get(id)
     }
 }
 
 #[async_trait]
 impl ApprovalStore for MemoryApprovals {
     async fn insert(&self, approval: &Approval) -> Result<(), StoreError> {
-        let mut items = lock(&self.items);
-        if items.contains_key(&approval.id) {
-            return Err(StoreError::AlreadyExists);
-        }
-        items.insert(approval.id.clone(), approval.clone());
-        lock(&self.writes).push((None, approval.clone()));
-        Ok(())
+        self.table.insert(approval)
     }
 
     async fn get(&self, id: &str) -> Result<Option<Approval>, StoreError> {
-        Ok(lock(&self.items).get(id).cloned())
+        Ok(self.table.get(id))
     }
 
     async fn replace(&self, old: &Approval, new: &Approval) -> Result<(), StoreError> {
-        let mut items = lock(&self.items);
-        match items.get(&old.id) {
-            Some(current) if current.version == old.version => {
-                items.insert(new.id.clone(), new.clone());
-                lock(&self.writes).push((Some(old.clone()), new.clone()));
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict),
-        }
+        self.table.replace(old, new)
     }
 
     async fn open(
@@ -57,9 +39,11 @@ impl ApprovalStore for MemoryApprovals {
         limit: usize,
         after: Option<String>,
     ) -> Result<Page<Approval>, StoreError> {
-        let mut open: Vec<(String, Approval)> = lock(&self.items)
-            .values()
-            .filter_map(|a| a.due_at().map(|due| (format!("{}#{}", crate::events::timestamp(due), a.id), a.clone())))
+        let mut open: Vec<(String, Approval)> = self
+            .table
+            .all()
+            .into_iter()
+            .filter_map(|a| a.due_at().map(|due| (format!("{}#{}", crate::events::timestamp(due), a.id), a)))
             .filter(|(_, a)| until.is_none_or(|u| a.due_at().is_some_and(|d| d <= u)))
             .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
             .collect();
@@ -70,7 +54,7 @@ impl ApprovalStore for MemoryApprovals {
 
     async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError> {
         let mut all: Vec<Approval> =
-            lock(&self.items).values().filter(|a| status.is_none_or(|s| a.status == s)).cloned().collect();
+            self.table.all().into_iter().filter(|a| status.is_none_or(|s| a.status == s)).collect();
         all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         all.truncate(limit);
         Ok(all)

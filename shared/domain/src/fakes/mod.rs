@@ -8,8 +8,12 @@ mod access;
 mod approvals;
 mod others;
 mod store;
+mod table;
+mod workflows;
 
 pub use access::*;
 pub use approvals::*;
 pub use others::*;
 pub use store::*;
+pub use table::*;
+pub use workflows::*;

@@ -47,6 +47,7 @@ impl Action {
             approved_digest: None,
             approved_at: None,
             notice_of: new.notice_of,
+            compensates: new.compensates,
             status: Status::Queued,
             version: 1,
             created_at: now,

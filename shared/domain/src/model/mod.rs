@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 
 use crate::error::ErrorCode;
 
@@ -36,13 +35,14 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// What an action does (the contract's `ActionType`).
@@ -211,6 +211,9 @@ pub struct Action {
     /// This Slack action posts (or updates) the message of that approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice_of: Option<String>,
+    /// This action undoes what its workflow step (`step`) did: a compensation.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub compensates: bool,
 
     // --- lifecycle ---
     pub status: Status,

@@ -9,6 +9,7 @@
 use crate::error::{DomainError, FieldError};
 use crate::usecases::approvals::{Approvals, HoldReceipt};
 use crate::usecases::submit::{Receipt, Submitter};
+use crate::usecases::workflows::{WorkflowReceipt, Workflows};
 use crate::validation::{ApprovalRequest, Ingress, Submission, parse_ingress};
 
 /// The largest ingress body accepted (SQS's own message limit).
@@ -20,6 +21,8 @@ pub enum IngestOutcome {
     Accepted(Receipt),
     /// Held for approval.
     Held(HoldReceipt),
+    /// A workflow started.
+    Started(WorkflowReceipt),
     /// The same action was accepted before (a redelivery of the message): nothing to do.
     AlreadyAccepted(String),
     /// The message can never be accepted; `fields` name what is wrong.
@@ -33,6 +36,7 @@ pub enum IngestOutcome {
 pub struct Ingestor {
     pub submitter: Submitter,
     pub approvals: Approvals,
+    pub workflows: Workflows,
 }
 
 fn rejected(fields: Vec<FieldError>) -> IngestOutcome {
@@ -84,7 +88,27 @@ impl Ingestor {
                 name(&mut request.action.id);
                 self.hold(request).await
             }
+            Ok(Ingress::WorkflowReady(mut request)) => {
+                // A message without a workflow id names one, as an action without an id does.
+                if request.workflow_id.is_none() && request.idempotency_key.is_none() {
+                    request.workflow_id = message_id.map(|m| format!("wf-{}", id_for_message(m)));
+                }
+                self.start(request).await
+            }
             Err(fields) => Ok(rejected(fields)),
+        }
+    }
+
+    async fn start(&self, request: crate::validation::WorkflowRequest) -> Result<IngestOutcome, DomainError> {
+        match self.workflows.submit(request).await {
+            Ok(s) if s.replayed => Ok(IngestOutcome::AlreadyAccepted(s.workflow.id)),
+            Ok(s) => Ok(IngestOutcome::Started(WorkflowReceipt::of(&s.workflow))),
+            Err(DomainError::Duplicate(message)) => Ok(IngestOutcome::Rejected {
+                reason: message,
+                fields: vec![FieldError::new("data.idempotencyKey", "is taken by a different workflow")],
+            }),
+            Err(DomainError::Invalid(fields)) => Ok(rejected(prefix_data(fields))),
+            Err(e) => Err(e),
         }
     }
 

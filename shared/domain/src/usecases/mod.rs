@@ -7,6 +7,7 @@
 //! - [`sweep`]: make unfinished work runnable again (`recover` after a restart, `redrive`).
 //! - [`access`]: API keys, scopes and the API's rate limits (`Access`).
 //! - [`approvals`]: hold, decide, settle and sweep approvals (`Approvals`).
+//! - [`workflows`]: submit, advance, cancel, compensate and read workflows (`Workflows`).
 //! - [`react`]: what a change of an action sets in motion besides its events (`Reactor`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
@@ -20,6 +21,7 @@ pub mod ingest;
 pub mod react;
 pub mod submit;
 pub mod sweep;
+pub mod workflows;
 
 pub use access::Access;
 pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepReport};
@@ -28,6 +30,7 @@ pub use ingest::{IngestOutcome, Ingestor};
 pub use react::Reactor;
 pub use submit::{Receipt, Submitter};
 pub use sweep::{Redriven, recover, redrive};
+pub use workflows::{Submitted, WorkflowReceipt, WorkflowView, Workflows};
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::checker::{Checker, MAX_ID_LEN, kind};
-use super::{NewAction, Submission, parse_action};
+use super::{NewAction, Submission, required_action};
 use crate::approval::{
     DEFAULT_APPROVAL_TIMEOUT_MS, DecisionRequest, MAX_APPROVAL_TIMEOUT_MS, MAX_APPROVERS, MAX_OPEN_QUORUM,
     MIN_APPROVAL_TIMEOUT_MS, REASON_FROM_ACTION, Verdict, Via,
@@ -110,19 +110,7 @@ pub fn parse_approval_request(body: &Value) -> Result<ApprovalRequest, Vec<Field
         }
     };
     let context = obj.get("context").filter(|v| !v.is_null()).cloned();
-    let action = match obj.get("action") {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("action", "required"));
-            None
-        }
-        Some(v) => match parse_action(v, "action") {
-            Ok(a) => Some(a),
-            Err(mut e) => {
-                errors.append(&mut e);
-                None
-            }
-        },
-    };
+    let action = required_action(obj.get("action"), &mut errors);
     match (action, reason, required) {
         (Some(mut action), Some(reason), Some(required)) if errors.is_empty() => {
             if action.correlation_id.is_none() {

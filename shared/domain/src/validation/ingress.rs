@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::approval::{ApprovalRequest, parse_approval_request};
+use super::workflow::{WorkflowRequest, parse_workflow};
 use super::{Submission, parse_submission};
 use crate::error::FieldError;
 
@@ -16,6 +17,7 @@ pub const INGRESS_EVENTS: &[&str] = &["action:ready", "action:requires_approval"
 pub enum Ingress {
     ActionReady(Submission),
     RequiresApproval(ApprovalRequest),
+    WorkflowReady(WorkflowRequest),
 }
 
 impl Ingress {
@@ -23,12 +25,13 @@ impl Ingress {
         match self {
             Ingress::ActionReady(_) => "action:ready",
             Ingress::RequiresApproval(_) => "action:requires_approval",
+            Ingress::WorkflowReady(_) => "workflow:ready",
         }
     }
 }
 
 /// The events this Baton version accepts.
-const AVAILABLE: &str = "action:ready, action:requires_approval";
+const AVAILABLE: &str = "action:ready, action:requires_approval, workflow:ready";
 
 /// Parses the ingress envelope `{"event": ..., "data": {...}}`; paths are from its root.
 pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
@@ -52,6 +55,11 @@ pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
         },
         "action:requires_approval" => match data {
             Value::Object(_) => parse_approval_request(data).map(Ingress::RequiresApproval).map_err(prefixed),
+            Value::Null => Err(vec![FieldError::new("data", "required")]),
+            _ => Err(vec![FieldError::new("data", "must be an object")]),
+        },
+        "workflow:ready" => match data {
+            Value::Object(_) => parse_workflow(data).map(Ingress::WorkflowReady).map_err(prefixed),
             Value::Null => Err(vec![FieldError::new("data", "required")]),
             _ => Err(vec![FieldError::new("data", "must be an object")]),
         },

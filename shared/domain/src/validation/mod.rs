@@ -9,6 +9,7 @@ mod checker;
 mod data;
 mod ingress;
 mod operation;
+mod workflow;
 
 use serde_json::Value;
 
@@ -21,6 +22,7 @@ pub use checker::is_iso8601;
 pub use data::validate_data;
 pub use ingress::{INGRESS_EVENTS, Ingress, parse_ingress};
 pub use operation::Operation;
+pub use workflow::{StepRequest, WorkflowRequest, parse_workflow};
 
 const MAX_TAGS: usize = 50;
 /// SQS can hold a message back for at most 12 hours; no delay may exceed it.
@@ -55,6 +57,8 @@ pub struct NewAction {
     pub notice_of: Option<String>,
     pub workflow_id: Option<String>,
     pub step: Option<String>,
+    /// Set by the workflows when this action undoes its step's effect.
+    pub compensates: bool,
 }
 
 /// `POST /api/actions` and the `action:ready` event: `{action, context?, correlationId?}`.
@@ -97,7 +101,21 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     };
     let top_correlation = root.opt_id(&obj, "correlationId");
     let context = obj.get("context").filter(|v| !v.is_null()).cloned();
-    let action = match obj.get("action") {
+    let action = required_action(obj.get("action"), &mut errors);
+    match action {
+        Some(mut action) if errors.is_empty() => {
+            if action.correlation_id.is_none() {
+                action.correlation_id = top_correlation;
+            }
+            Ok(Submission { action, context })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// The required `action` field of a payload, parsed; its errors are added to `errors`.
+pub(crate) fn required_action(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<NewAction> {
+    match value {
         None | Some(Value::Null) => {
             errors.push(FieldError::new("action", "required"));
             None
@@ -109,15 +127,6 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
                 None
             }
         },
-    };
-    match action {
-        Some(mut action) if errors.is_empty() => {
-            if action.correlation_id.is_none() {
-                action.correlation_id = top_correlation;
-            }
-            Ok(Submission { action, context })
-        }
-        _ => Err(errors),
     }
 }
 
@@ -207,6 +216,7 @@ pub fn parse_action(value: &Value, path: &str) -> Result<NewAction, Vec<FieldErr
         notice_of: None,
         workflow_id,
         step,
+        compensates: false,
     })
 }
 

@@ -165,7 +165,10 @@ async fn the_slack_request_is_posted_recorded_and_updated_once_resolved() {
 
     h.w.executor("w").execute(&item("apv-a-1-request")).await.expect("posted");
     let done = h.w.store.snapshot("apv-a-1-request").expect("notice");
-    Reactor { approvals: h.uc.clone() }.react(None, &done).await.expect("react");
+    Reactor { approvals: h.uc.clone(), workflows: workflows_over(h.uc.clone()) }
+        .react(None, &done)
+        .await
+        .expect("react");
     let a = h.approvals.snapshot("apv-a-1").expect("approval");
     assert!(a.announced);
     assert_eq!(

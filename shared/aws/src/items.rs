@@ -1,0 +1,101 @@
+//! The three writes and the read every versioned table shares: insert if new, read
+//! consistently by id, replace if still at a version. Each failure classified once.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use baton_domain::StoreError;
+
+use crate::codec::Item;
+use crate::store::classify;
+
+/// Stores `item` unless an item with its `id` exists (`AlreadyExists`).
+pub async fn put_new(client: &Client, table: &str, item: Item) -> Result<(), StoreError> {
+    match client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(id)")
+        .send()
+        .await
+        .map_err(classify)
+    {
+        Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The item with `id`, read consistently.
+pub async fn get_by_id(client: &Client, table: &str, id: &str) -> Result<Option<Item>, StoreError> {
+    let resp = client
+        .get_item()
+        .table_name(table)
+        .key("id", AttributeValue::S(id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(resp.item().cloned())
+}
+
+/// Replaces the item with `item` only if its `version` is still `expected` (`Conflict`).
+pub async fn put_at_version(client: &Client, table: &str, item: Item, expected: u64) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("#version = :expected")
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// Days `recent_by_day` reads at most, as pages.
+const RECENT_PAGES: usize = 40;
+
+/// The newest items of a table's `recent` index (partition: day, sort: time), newest first,
+/// back to `first_day`; only those whose `status` is `status` when given.
+pub async fn recent_by_day(
+    client: &Client,
+    table: &str,
+    first_day: chrono::NaiveDate,
+    status: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Item>, StoreError> {
+    use crate::tables::attr;
+    let mut day = chrono::Utc::now().date_naive();
+    let mut out = Vec::new();
+    let mut pages = 0;
+    while day >= first_day && out.len() < limit && pages < RECENT_PAGES {
+        let mut after: Option<Item> = None;
+        loop {
+            pages += 1;
+            let mut query = client
+                .query()
+                .table_name(table)
+                .index_name("recent")
+                .key_condition_expression("#d = :d")
+                .expression_attribute_names("#d", attr::DAY)
+                .expression_attribute_values(":d", AttributeValue::S(day.format("%Y-%m-%d").to_string()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(after.take());
+            if let Some(s) = status {
+                query = query
+                    .filter_expression("#s = :s")
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_values(":s", AttributeValue::S(s.into()));
+            }
+            let resp = query.send().await.map_err(classify)?;
+            out.extend(resp.items().iter().take(limit - out.len()).cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() && out.len() < limit && pages < RECENT_PAGES => after = Some(k.clone()),
+                _ => break,
+            }
+        }
+        let Some(prev) = day.pred_opt() else { break };
+        day = prev;
+    }
+    Ok(out)
+}

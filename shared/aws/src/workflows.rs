@@ -1,0 +1,128 @@
+//! `DynamoWorkflowStore`: the workflows table. Every write is conditional on the version it
+//! replaces. Unfinished workflows are found through the sparse `open` index (its keys exist
+//! only while a workflow runs, sorted by when the sweep must look at it), the newest through
+//! `recent` by day: no Scan. The idempotency keys of workflow submissions are items of the
+//! same table (`DynamoKeys` over it), claimed by a conditional write.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use baton_domain::StoreError;
+use baton_domain::ports::WorkflowStore;
+use baton_domain::workflow::{Workflow, WorkflowStatus};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::time::Duration;
+
+use crate::codec::{Item, decode, encode};
+use crate::store::{classify, sortable};
+use crate::tables::{IndexDef, Projected, TableDef, attr};
+
+pub mod key {
+    /// A constant, present only while the workflow runs: the sparse index's partition.
+    pub const OPEN: &str = "openShard";
+    /// `dueAt#id`: when the sweep must look at the workflow next.
+    pub const DUE: &str = "dueAt";
+    /// Epoch seconds after which an item may be deleted (DynamoDB TTL): a finished workflow
+    /// after the retention, an idempotency key after a day.
+    pub const EXPIRES_AT: &str = "expiresAt";
+}
+
+pub mod index {
+    pub const OPEN: &str = "open-by-due";
+    pub const RECENT: &str = "recent";
+}
+
+const OPEN_SHARD: &str = "open";
+
+pub const WORKFLOWS: TableDef = TableDef {
+    logical: "workflows",
+    hash: "id",
+    range: None,
+    indexes: &[
+        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::All },
+        IndexDef { name: index::RECENT, hash: attr::DAY, range: Some(attr::TIME), projection: Projected::All },
+    ],
+    ttl_attribute: Some(key::EXPIRES_AT),
+};
+
+#[derive(Clone)]
+pub struct DynamoWorkflowStore {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+impl DynamoWorkflowStore {
+    pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
+        Self { client, table: table.into(), retention }
+    }
+
+    fn retention(&self) -> ChronoDuration {
+        ChronoDuration::from_std(self.retention).unwrap_or(ChronoDuration::days(30))
+    }
+
+    /// The stored form: the workflow plus the index keys its state calls for.
+    pub fn encode(&self, w: &Workflow) -> Result<Item, StoreError> {
+        let mut item = encode(w)?;
+        item.insert(attr::DAY.into(), AttributeValue::S(w.created_at.format("%Y-%m-%d").to_string()));
+        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(w.created_at), w.id)));
+        match w.due_at() {
+            Some(due) => {
+                item.insert(key::OPEN.into(), AttributeValue::S(OPEN_SHARD.into()));
+                item.insert(key::DUE.into(), AttributeValue::S(format!("{}#{}", sortable(due), w.id)));
+            }
+            None => {
+                let purge = (w.completed_at.unwrap_or(w.updated_at) + self.retention()).timestamp();
+                item.insert(key::EXPIRES_AT.into(), AttributeValue::N(purge.to_string()));
+            }
+        }
+        Ok(item)
+    }
+
+    fn decode(item: &Item) -> Result<Workflow, StoreError> {
+        decode(item, "workflow item")
+    }
+}
+
+#[async_trait]
+impl WorkflowStore for DynamoWorkflowStore {
+    async fn insert(&self, workflow: &Workflow) -> Result<(), StoreError> {
+        crate::items::put_new(&self.client, &self.table, self.encode(workflow)?).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Workflow>, StoreError> {
+        crate::items::get_by_id(&self.client, &self.table, id).await?.as_ref().map(Self::decode).transpose()
+    }
+
+    async fn replace(&self, old: &Workflow, new: &Workflow) -> Result<(), StoreError> {
+        crate::items::put_at_version(&self.client, &self.table, self.encode(new)?, old.version).await
+    }
+
+    async fn open(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::OPEN)
+            .key_condition_expression("#o = :o AND #d <= :until")
+            .expression_attribute_names("#o", key::OPEN)
+            .expression_attribute_names("#d", key::DUE)
+            .expression_attribute_values(":o", AttributeValue::S(OPEN_SHARD.into()))
+            // `#` then any id character sorts below DEL: every item due by `until` is included.
+            .expression_attribute_values(":until", AttributeValue::S(format!("{}#\u{7f}", sortable(until))))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(classify)?;
+        resp.items().iter().map(Self::decode).collect()
+    }
+
+    async fn recent(&self, status: Option<WorkflowStatus>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
+        let first_day = (Utc::now() - self.retention()).date_naive();
+        let items =
+            crate::items::recent_by_day(&self.client, &self.table, first_day, status.map(|s| s.as_str()), limit)
+                .await?;
+        items.iter().map(Self::decode).collect()
+    }
+}
