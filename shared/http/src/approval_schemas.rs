@@ -180,9 +180,8 @@ pub struct RejectAnswer {
 pub enum Accepted {
     Queued(crate::schemas::Receipt),
     Held(HoldReceipt),
+    /// A started workflow (replayed: the original as it is now, which carries these fields too).
     Started(crate::workflow_schemas::WorkflowReceipt),
-    /// A replayed workflow: the original, as it is now.
-    Workflow(Box<crate::workflow_schemas::Workflow>),
 }
 
 /// Slack's interaction callback, as a form.
