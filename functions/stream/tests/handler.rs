@@ -90,12 +90,18 @@ fn platform_image(version: u64, breaker: &str, failures: u32) -> serde_json::Val
 
 #[tokio::test]
 async fn platform_state_records_become_health_changed() {
-    let event = serde_json::json!({"Records": [{
-        "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/baton-platform-state/stream/2026-11-24T00:00:00.000",
-        "dynamodb": {"Keys": {"id": {"S": "slack"}}, "SequenceNumber": "200000000000000000001", "StreamViewType": "NEW_AND_OLD_IMAGES",
-                     "OldImage": platform_image(4, "CLOSED", 4), "NewImage": platform_image(5, "OPEN", 5)}
-    }]});
+    // A record of the fixture's shape, for the platform state table.
+    let mut event = raw();
+    let mut record = event["Records"][0].clone();
+    record["eventName"] = serde_json::json!("MODIFY");
+    record["eventSourceARN"] = serde_json::json!(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/baton-platform-state/stream/2026-11-24T00:00:00.000"
+    );
+    record["dynamodb"]["Keys"] = serde_json::json!({"id": {"S": "slack"}});
+    record["dynamodb"]["SequenceNumber"] = serde_json::json!("200000000000000000001");
+    record["dynamodb"]["OldImage"] = platform_image(4, "CLOSED", 4);
+    record["dynamodb"]["NewImage"] = platform_image(5, "OPEN", 5);
+    event["Records"] = serde_json::json!([record]);
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     let response = stream::handler::handle(
         &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
