@@ -6,6 +6,7 @@ mod guarded;
 mod ingest;
 mod submit;
 mod sweep;
+mod workflows;
 
 use crate::error::ErrorCode;
 use crate::error::PlatformError;
