@@ -32,6 +32,7 @@ pub mod index {
 }
 
 const OPEN_SHARD: &str = "open";
+const KEYS: crate::items::OpenIndex = crate::items::OpenIndex { open: key::OPEN, due: key::DUE, ttl: key::PURGE_AT };
 
 pub const APPROVALS: TableDef = TableDef {
     logical: "approvals",
@@ -63,19 +64,8 @@ impl DynamoApprovalStore {
     /// The stored form: the approval plus the index keys its state calls for.
     pub fn encode(&self, a: &Approval) -> Result<Item, StoreError> {
         let mut item = encode(a)?;
-        item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
-        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
-        match a.due_at() {
-            Some(due) => {
-                item.insert(key::OPEN.into(), AttributeValue::S(OPEN_SHARD.into()));
-                item.insert(key::DUE.into(), AttributeValue::S(format!("{}#{}", sortable(due), a.id)));
-            }
-            None => {
-                let done = a.resolved_at.unwrap_or(a.updated_at);
-                let purge = (done + self.retention()).timestamp();
-                item.insert(key::PURGE_AT.into(), AttributeValue::N(purge.to_string()));
-            }
-        }
+        let purge = a.resolved_at.unwrap_or(a.updated_at) + self.retention();
+        KEYS.keys(&mut item, &a.id, a.created_at, a.due_at(), purge);
         Ok(item)
     }
 

@@ -99,3 +99,40 @@ pub async fn recent_by_day(
     }
     Ok(out)
 }
+
+/// The index keys of a table whose items are listed by day (`recent`) and, while open, found
+/// through a sparse index sorted by when they are due; settled ones expire by TTL.
+pub struct OpenIndex {
+    /// The sparse index's partition attribute (a constant while open, absent after).
+    pub open: &'static str,
+    /// Its sort attribute: `dueAt#id`.
+    pub due: &'static str,
+    /// The TTL attribute (epoch seconds), set once the item is settled.
+    pub ttl: &'static str,
+}
+
+impl OpenIndex {
+    /// Adds the keys to `item`: `due` while it is open, else the time it may be purged.
+    pub fn keys(
+        &self,
+        item: &mut Item,
+        id: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        due: Option<chrono::DateTime<chrono::Utc>>,
+        purge_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        use crate::store::sortable;
+        use crate::tables::attr;
+        item.insert(attr::DAY.into(), AttributeValue::S(created_at.format("%Y-%m-%d").to_string()));
+        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{id}", sortable(created_at))));
+        match due {
+            Some(due) => {
+                item.insert(self.open.into(), AttributeValue::S("open".into()));
+                item.insert(self.due.into(), AttributeValue::S(format!("{}#{id}", sortable(due))));
+            }
+            None => {
+                item.insert(self.ttl.into(), AttributeValue::N(purge_at.timestamp().to_string()));
+            }
+        }
+    }
+}

@@ -33,6 +33,7 @@ pub mod index {
 }
 
 const OPEN_SHARD: &str = "open";
+const KEYS: crate::items::OpenIndex = crate::items::OpenIndex { open: key::OPEN, due: key::DUE, ttl: key::EXPIRES_AT };
 
 pub const WORKFLOWS: TableDef = TableDef {
     logical: "workflows",
@@ -64,18 +65,8 @@ impl DynamoWorkflowStore {
     /// The stored form: the workflow plus the index keys its state calls for.
     pub fn encode(&self, w: &Workflow) -> Result<Item, StoreError> {
         let mut item = encode(w)?;
-        item.insert(attr::DAY.into(), AttributeValue::S(w.created_at.format("%Y-%m-%d").to_string()));
-        item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(w.created_at), w.id)));
-        match w.due_at() {
-            Some(due) => {
-                item.insert(key::OPEN.into(), AttributeValue::S(OPEN_SHARD.into()));
-                item.insert(key::DUE.into(), AttributeValue::S(format!("{}#{}", sortable(due), w.id)));
-            }
-            None => {
-                let purge = (w.completed_at.unwrap_or(w.updated_at) + self.retention()).timestamp();
-                item.insert(key::EXPIRES_AT.into(), AttributeValue::N(purge.to_string()));
-            }
-        }
+        let purge = w.completed_at.unwrap_or(w.updated_at) + self.retention();
+        KEYS.keys(&mut item, &w.id, w.created_at, w.due_at(), purge);
         Ok(item)
     }
 
