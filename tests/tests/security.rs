@@ -52,6 +52,31 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         (Method::POST, "/api/keys", Some(json!({"name": "n", "scopes": ["actions:read"]})), "admin"),
         (Method::GET, "/api/keys", None, "admin"),
         (Method::DELETE, "/api/keys/nope", None, "admin"),
+        (
+            Method::POST,
+            "/api/approvals",
+            Some(json!({"action": dry_action()["action"], "reason": "r"})),
+            "actions:write",
+        ),
+        (Method::GET, "/api/approvals", None, "actions:read"),
+        (Method::GET, "/api/approvals/some-id", None, "actions:read"),
+        (Method::POST, "/api/approvals/some-id/approve", Some(json!({"userId": "U1"})), "approvals:write"),
+        (
+            Method::POST,
+            "/api/approvals/some-id/reject",
+            Some(json!({"userId": "U1", "reason": "r"})),
+            "approvals:write",
+        ),
+        (Method::POST, "/api/approvals/some-id/cancel", Some(json!({})), "actions:write"),
+        (
+            Method::POST,
+            "/api/workflows",
+            Some(json!({"steps": [{"name": "a", "action": dry_action()["action"]}]})),
+            "actions:write",
+        ),
+        (Method::GET, "/api/workflows", None, "actions:read"),
+        (Method::GET, "/api/workflows/some-id", None, "actions:read"),
+        (Method::POST, "/api/workflows/some-id/cancel", Some(json!({})), "actions:write"),
     ]
 }
 
@@ -256,6 +281,12 @@ async fn the_openapi_document_is_served_openly_and_every_protected_operation_ans
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     for name in ["ErrorEnvelope", "Frame", "ActionCompletedEvent", "HealthChangedEvent", "Action", "Receipt"] {
         assert!(doc["components"]["schemas"][name].is_object(), "{name} in the components");
+    }
+    // Every event Baton emits is documented: `workflow:rolled_back` → `WorkflowRolledBackEvent`.
+    for event in baton_domain::events::EVENT_NAMES {
+        let pascal: String = event.split([':', '_']).map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        let name = format!("{pascal}Event");
+        assert!(doc["components"]["schemas"][&name].is_object(), "{event} is documented as {name}");
     }
     let paths = doc["paths"].as_object().expect("paths");
     for (_, path, _, scope) in routes() {

@@ -143,3 +143,118 @@ pub struct IngestRejectedEvent {
     #[schema(format = DateTime)]
     timestamp: String,
 }
+
+/// An approval announced: what a decider needs to see.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalPendingEvent {
+    approval_id: String,
+    action_id: String,
+    action: Value,
+    reason: String,
+    context: Option<Value>,
+    slack_message_ts: Option<String>,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// The exact platform request(s) the action sends (secrets redacted).
+    preview: Value,
+    approvers: Vec<String>,
+    required_approvals: u32,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalResolvedEvent {
+    approval_id: String,
+    action_id: String,
+    /// approved, rejected, timeout or cancelled.
+    status: String,
+    resolved_by: Option<String>,
+    reason: Option<String>,
+    /// Who approved.
+    approvals: Vec<String>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRef {
+    name: String,
+    action_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowStartedEvent {
+    workflow_id: String,
+    name: Option<String>,
+    transactional: bool,
+    dry_run: bool,
+    steps: Vec<StepRef>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+/// A step's status changed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowStepEvent {
+    workflow_id: String,
+    step: String,
+    action_id: String,
+    status: crate::workflow_schemas::StepStatus,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowCompletedEvent {
+    workflow_id: String,
+    name: Option<String>,
+    /// How many steps.
+    steps: u64,
+    /// Milliseconds from submission.
+    duration: i64,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+/// The first step failed for good (a transactional workflow starts rolling back).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowFailedEvent {
+    workflow_id: String,
+    name: Option<String>,
+    failed_step: Option<String>,
+    error: Option<crate::schemas::ActionError>,
+    transactional: bool,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowRolledBackEvent {
+    workflow_id: String,
+    name: Option<String>,
+    /// rolled_back or rollback_failed.
+    status: String,
+    failed_step: Option<String>,
+    compensated: Vec<String>,
+    not_compensated: Vec<String>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowCancelledEvent {
+    workflow_id: String,
+    name: Option<String>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}

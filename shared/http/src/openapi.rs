@@ -26,7 +26,9 @@ carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.",
         s::ErrorEnvelope, s::Frame, s::ClientMessage,
         ev::ActionQueuedEvent, ev::ActionExecutingEvent, ev::ActionRetryingEvent, ev::ActionCompletedEvent,
         ev::ActionFailedEvent, ev::ActionCancelledEvent, ev::QueueUpdatedEvent, ev::HealthChangedEvent,
-        ev::IngestRejectedEvent
+        ev::IngestRejectedEvent, ev::ApprovalPendingEvent, ev::ApprovalResolvedEvent, ev::WorkflowStartedEvent,
+        ev::WorkflowStepEvent, ev::WorkflowCompletedEvent, ev::WorkflowFailedEvent, ev::WorkflowRolledBackEvent,
+        ev::WorkflowCancelledEvent
     ))
 )]
 pub struct ApiDoc;

@@ -35,7 +35,12 @@ pub fn derive_events(change: Change<'_>) -> Vec<Event> {
     }
 }
 
-fn action_event(name: &str, new: &Action, data: Value) -> Event {
+/// An action's event; a workflow step's carries its `workflowId` and `step` too.
+fn action_event(name: &str, new: &Action, mut data: Value) -> Event {
+    if let (Some(workflow_id), Some(step), Value::Object(map)) = (&new.workflow_id, &new.step, &mut data) {
+        map.insert("workflowId".into(), json!(workflow_id));
+        map.insert("step".into(), json!(step));
+    }
     Event {
         event: name.to_owned(),
         data,
