@@ -75,6 +75,15 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
             "actions:write",
         ),
         (Method::GET, "/api/workflows", None, "actions:read"),
+        (Method::POST, "/api/actions/some-id/cancel", Some(json!({})), "actions:write"),
+        (Method::POST, "/api/actions/some-id/replay", Some(json!({})), "actions:write"),
+        (Method::POST, "/api/actions/replay", Some(json!({"dryRun": true})), "actions:write"),
+        (
+            Method::POST,
+            "/api/actions/some-id/feedback",
+            Some(json!({"outcome": "success", "executionQuality": 5})),
+            "actions:write",
+        ),
         (Method::GET, "/api/workflows/some-id", None, "actions:read"),
         (Method::POST, "/api/workflows/some-id/cancel", Some(json!({})), "actions:write"),
     ]

@@ -72,6 +72,7 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
 
 pub fn with_ports(ports: Ports) -> AppState {
     let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows } = ports;
+    let operator = baton_domain::usecases::Operator::over(&approvals);
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
         store,
@@ -83,6 +84,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         cors_origins,
         approvals,
         slack,
+        operator,
         workflows,
     }
 }

@@ -36,6 +36,10 @@ async fn one(ingestor: &Ingestor, sink: &dyn EventSink, record: &SqsMessage) -> 
             info!(message_id = id, action_id = %receipt.action_id, approval_id = %receipt.approval_id, "held for approval");
             false
         }
+        Ok(IngestOutcome::FeedbackReceived(action_id)) => {
+            info!(message_id = id, action_id, "feedback kept");
+            false
+        }
         Ok(IngestOutcome::Started(receipt)) => {
             info!(message_id = id, workflow_id = %receipt.workflow_id, "workflow started");
             false

@@ -17,7 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Previews of held actions are dry runs: no credentials are needed to render them.
     let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformSettings::from_env().registry());
     let workflows = baton_aws::runtime::workflows(&sdk, &config, approvals.clone());
-    let ingestor = Ingestor { submitter: approvals.submitter.clone(), approvals, workflows };
+    let operator = baton_domain::usecases::Operator::over(&approvals);
+    let ingestor = Ingestor { submitter: approvals.submitter.clone(), approvals, workflows, operator };
     let sink = SqsEventPublisher::new(sqs, &config.events_queue_url);
     let (ingestor, sink) = (&ingestor, &sink);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -14,7 +14,8 @@ fn ingestor(store: &Arc<MemoryStore>, queue: &Arc<MemoryQueue>) -> Ingestor {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let approvals = approvals_over(store.clone(), queue.clone(), clock, PlatformRegistry::new());
     let workflows = baton_domain::fakes::workflows_over(approvals.clone());
-    Ingestor { submitter: approvals.submitter.clone(), approvals, workflows }
+    let operator = baton_domain::usecases::Operator::over(&approvals);
+    Ingestor { submitter: approvals.submitter.clone(), approvals, workflows, operator }
 }
 
 #[tokio::test]

@@ -225,6 +225,7 @@ impl Runtime {
             cors_origins: opts.store.cors_origins.clone(),
             approvals: approvals.clone(),
             workflows: workflows.clone(),
+            operator: baton_domain::usecases::Operator::over(&approvals),
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),

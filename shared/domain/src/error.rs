@@ -217,6 +217,9 @@ pub enum DomainError {
     /// A decision on an approval that is no longer pending: its status now.
     #[error("approval {id} is already {status}")]
     AlreadyResolved { id: String, status: String },
+    /// Not in a state that allows what was asked (an action executing or finished).
+    #[error("{what} {id} is {status}")]
+    InState { what: &'static str, id: String, status: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("queue unavailable: {0}")]
@@ -229,7 +232,7 @@ impl DomainError {
             DomainError::Invalid(_) => ErrorCode::ValidationError,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::Duplicate(_) | DomainError::Conflict(_) => ErrorCode::DuplicateError,
-            DomainError::AlreadyResolved { .. } => ErrorCode::DuplicateError,
+            DomainError::AlreadyResolved { .. } | DomainError::InState { .. } => ErrorCode::DuplicateError,
             DomainError::Forbidden(_) => ErrorCode::PermissionDenied,
             DomainError::Store(StoreError::Conflict | StoreError::AlreadyExists) => ErrorCode::DuplicateError,
             DomainError::Store(StoreError::Unavailable(_)) | DomainError::Queue(_) => ErrorCode::ServiceDown,
@@ -253,6 +256,10 @@ impl DomainError {
             DomainError::AlreadyResolved { id, status } => {
                 ErrorEnvelope::new(ErrorCode::DuplicateError, format!("approval {id} is already {status}"))
                     .with_details(json!({ "approvalId": id, "status": status }))
+            }
+            DomainError::InState { what, id, status } => {
+                ErrorEnvelope::new(ErrorCode::DuplicateError, format!("{what} {id} is {status}"))
+                    .with_details(json!({ "id": id, "status": status }))
             }
             DomainError::Store(StoreError::Conflict | StoreError::AlreadyExists) => {
                 ErrorEnvelope::new(ErrorCode::DuplicateError, "conflicting write; try again")

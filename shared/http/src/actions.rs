@@ -129,6 +129,8 @@ pub async fn submit(
     responses(
         (status = 202, description = "Accepted", body = crate::approval_schemas::Accepted),
         (status = 200, description = "Replayed (Idempotency-Key)", body = crate::approval_schemas::Accepted),
+        (status = 201, description = "Feedback kept (the `feedback` event)", body = crate::operate_schemas::FeedbackReceipt),
+        (status = 404, description = "Feedback on an unknown action", body = crate::schemas::ErrorEnvelope),
         (status = 409, description = "DUPLICATE_ERROR", body = crate::schemas::ErrorEnvelope),
         (status = 413, description = "The body exceeds 256 KiB", body = crate::schemas::ErrorEnvelope),
     ))]
@@ -142,6 +144,7 @@ pub async fn ingest(
         Ingress::ActionReady(submission) => accept_once(&state, &headers, &body, Intake::of(submission)).await,
         Ingress::RequiresApproval(request) => hold_once(&state, &headers, &body, request).await,
         Ingress::WorkflowReady(request) => crate::workflows::start(&state, &headers, request).await,
+        Ingress::Feedback { action_id, feedback } => crate::operate::keep_feedback(&state, &action_id, feedback).await,
     }
 }
 
@@ -159,7 +162,7 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> R
     }
 }
 
-fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<DateTime<Utc>, FieldError> {
+pub(crate) fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<DateTime<Utc>, FieldError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }

@@ -258,3 +258,23 @@ pub struct WorkflowCancelledEvent {
     #[schema(format = DateTime)]
     timestamp: String,
 }
+
+/// Feedback kept on an action.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackReceivedEvent {
+    action_id: String,
+    #[serde(rename = "type")]
+    action_type: String,
+    platform: Platform,
+    /// success, failure or modified.
+    outcome: String,
+    execution_quality: u8,
+    notes: Option<String>,
+    learning_points: Vec<String>,
+    user_modifications: Option<Value>,
+    /// How many feedbacks the action has now.
+    feedback_count: u64,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}

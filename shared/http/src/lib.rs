@@ -22,6 +22,8 @@ pub mod hub;
 pub mod keys;
 pub mod listing;
 pub mod openapi;
+pub mod operate;
+pub mod operate_schemas;
 pub mod schemas;
 pub mod slack;
 pub mod workflow_schemas;
@@ -37,7 +39,7 @@ use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore, SlackResponder};
-use baton_domain::usecases::{Access, Approvals, Submitter, Workflows};
+use baton_domain::usecases::{Access, Approvals, Operator, Submitter, Workflows};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub slack: SlackSettings,
     /// Workflows: start, read, cancel.
     pub workflows: Workflows,
+    /// Cancel, replay, feedback.
+    pub operator: Operator,
 }
 
 /// What the Slack interactions route needs.
@@ -155,6 +159,10 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::queue)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::health)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::get_one)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(operate::cancel)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay_many)))
+        .routes(scoped(s, Scope::ActionsWrite, routes!(operate::feedback)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(approvals::request)))
         .routes(scoped(s, Scope::ActionsRead, routes!(approvals::list)))
         .routes(scoped(s, Scope::ActionsRead, routes!(approvals::get_one)))

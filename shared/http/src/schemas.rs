@@ -154,6 +154,17 @@ pub struct Action {
     error: Option<ActionError>,
     execution_time: Option<u64>,
     queue_time: Option<u64>,
+    /// A workflow step: its workflow and step name.
+    workflow_id: Option<String>,
+    step: Option<String>,
+    /// The approval it is (or was) held for.
+    approval_id: Option<String>,
+    /// A replay: the action it repeats; an original: its replays.
+    replay_of: Option<String>,
+    replayed_by: Option<Vec<String>>,
+    cancel_reason: Option<String>,
+    /// Feedback, newest first.
+    feedback: Option<Vec<crate::operate_schemas::Feedback>>,
 }
 
 /// One entry of `GET /api/actions/recent`.

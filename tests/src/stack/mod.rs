@@ -210,7 +210,12 @@ impl Stack {
         Ok(Self {
             access,
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "idempotency")),
-            ingestor: Ingestor { submitter, approvals: approvals.clone(), workflows: workflows.clone() },
+            ingestor: Ingestor {
+                submitter,
+                approvals: approvals.clone(),
+                workflows: workflows.clone(),
+                operator: baton_domain::usecases::Operator::over(&approvals),
+            },
             reactor: Reactor { approvals: approvals.clone(), workflows: workflows.clone() },
             workflows,
             slack: baton_http::SlackSettings {

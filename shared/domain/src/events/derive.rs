@@ -91,6 +91,26 @@ fn action_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
     if old.is_some_and(|o| o.status == new.status && o.version >= new.version) {
         return Vec::new();
     }
+    if let (Some(o), Some(f)) = (old, new.feedback.first())
+        && o.feedback.first() != Some(f)
+    {
+        return vec![action_event(
+            FEEDBACK_RECEIVED,
+            new,
+            json!({
+                "actionId": new.id,
+                "type": new.action_type,
+                "platform": new.platform,
+                "outcome": f.outcome,
+                "executionQuality": f.execution_quality,
+                "notes": f.notes,
+                "learningPoints": f.learning_points,
+                "userModifications": f.user_modifications,
+                "feedbackCount": new.feedback.len(),
+                "timestamp": timestamp(f.received_at),
+            }),
+        )];
+    }
     if old.is_some_and(|o| o.status == new.status && o.status != Status::Executing) {
         return Vec::new();
     }
@@ -182,6 +202,7 @@ fn action_events(old: Option<&Action>, new: &Action) -> Vec<Event> {
                 "actionId": new.id,
                 "type": new.action_type,
                 "platform": new.platform,
+                "reason": new.cancel_reason,
                 "timestamp": ts,
                 "metadata": metadata(new),
             }),

@@ -31,6 +31,7 @@ pub const WORKFLOW_COMPLETED: &str = "workflow:completed";
 pub const WORKFLOW_FAILED: &str = "workflow:failed";
 pub const WORKFLOW_ROLLED_BACK: &str = "workflow:rolled_back";
 pub const WORKFLOW_CANCELLED: &str = "workflow:cancelled";
+pub const FEEDBACK_RECEIVED: &str = "feedback:received";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -51,6 +52,7 @@ pub const EVENT_NAMES: &[&str] = &[
     WORKFLOW_FAILED,
     WORKFLOW_ROLLED_BACK,
     WORKFLOW_CANCELLED,
+    FEEDBACK_RECEIVED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.

@@ -48,6 +48,10 @@ impl Action {
             approved_at: None,
             notice_of: new.notice_of,
             compensates: new.compensates,
+            replay_of: new.replay_of,
+            replayed_by: Vec::new(),
+            cancel_reason: None,
+            feedback: Vec::new(),
             status: Status::Queued,
             version: 1,
             created_at: now,
@@ -134,7 +138,7 @@ impl Action {
         Ok(next)
     }
 
-    fn bumped(&self, now: DateTime<Utc>) -> Action {
+    pub(crate) fn bumped(&self, now: DateTime<Utc>) -> Action {
         let mut next = self.clone();
         next.version = self.version + 1;
         next.updated_at = now;

@@ -214,6 +214,18 @@ pub struct Action {
     /// This action undoes what its workflow step (`step`) did: a compensation.
     #[serde(default, skip_serializing_if = "is_false")]
     pub compensates: bool,
+    /// This action is a replay of that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
+    /// The replays of this action, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replayed_by: Vec<String>,
+    /// Why it was cancelled, when someone said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// Feedback on what it did, newest first (at most [`MAX_FEEDBACKS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<Feedback>,
 
     // --- lifecycle ---
     pub status: Status,
@@ -313,6 +325,8 @@ pub struct WorkItem {
     pub priority: Priority,
 }
 
+mod feedback;
 mod lifecycle;
+pub use feedback::{Feedback, FeedbackOutcome, MAX_FEEDBACKS};
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@
 
 use crate::error::{DomainError, FieldError};
 use crate::usecases::approvals::{Approvals, HoldReceipt};
+use crate::usecases::operate::Operator;
 use crate::usecases::submit::{Receipt, Submitter};
 use crate::usecases::workflows::{WorkflowReceipt, Workflows};
 use crate::validation::{ApprovalRequest, Ingress, Submission, parse_ingress};
@@ -23,6 +24,8 @@ pub enum IngestOutcome {
     Held(HoldReceipt),
     /// A workflow started.
     Started(WorkflowReceipt),
+    /// Feedback kept on this action.
+    FeedbackReceived(String),
     /// The same action was accepted before (a redelivery of the message): nothing to do.
     AlreadyAccepted(String),
     /// The message can never be accepted; `fields` name what is wrong.
@@ -37,6 +40,7 @@ pub struct Ingestor {
     pub submitter: Submitter,
     pub approvals: Approvals,
     pub workflows: Workflows,
+    pub operator: Operator,
 }
 
 fn rejected(fields: Vec<FieldError>) -> IngestOutcome {
@@ -95,6 +99,14 @@ impl Ingestor {
                 }
                 self.start(request).await
             }
+            Ok(Ingress::Feedback { action_id, feedback }) => match self.operator.feedback(&action_id, feedback).await {
+                Ok(_) => Ok(IngestOutcome::FeedbackReceived(action_id)),
+                Err(DomainError::NotFound(what)) => Ok(IngestOutcome::Rejected {
+                    reason: format!("{what} not found"),
+                    fields: vec![FieldError::new("data.actionId", "no action has this id")],
+                }),
+                Err(e) => Err(e),
+            },
             Err(fields) => Ok(rejected(fields)),
         }
     }

@@ -8,6 +8,7 @@
 //! - [`access`]: API keys, scopes and the API's rate limits (`Access`).
 //! - [`approvals`]: hold, decide, settle and sweep approvals (`Approvals`).
 //! - [`workflows`]: submit, advance, cancel, compensate and read workflows (`Workflows`).
+//! - [`operate`]: cancel, replay (one or a filtered set) and feedback (`Operator`).
 //! - [`react`]: what a change of an action sets in motion besides its events (`Reactor`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
@@ -18,6 +19,7 @@ pub mod approvals;
 pub mod execute;
 pub mod idempotency;
 pub mod ingest;
+pub mod operate;
 pub mod react;
 pub mod submit;
 pub mod sweep;
@@ -27,6 +29,7 @@ pub use access::Access;
 pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepReport};
 pub use execute::{Executor, ExecutorParts, Outcome};
 pub use ingest::{IngestOutcome, Ingestor};
+pub use operate::Operator;
 pub use react::Reactor;
 pub use submit::{Receipt, Submitter};
 pub use sweep::{Redriven, recover, redrive};

@@ -5,9 +5,11 @@
 use serde_json::Value;
 
 use super::approval::{ApprovalRequest, parse_approval_request};
+use super::feedback::parse_feedback_event;
 use super::workflow::{WorkflowRequest, parse_workflow};
 use super::{Submission, parse_submission};
 use crate::error::FieldError;
+use crate::model::Feedback;
 
 /// The events the ingress (SQS queue or `POST /api/events`) knows.
 pub const INGRESS_EVENTS: &[&str] = &["action:ready", "action:requires_approval", "workflow:ready", "feedback"];
@@ -18,6 +20,7 @@ pub enum Ingress {
     ActionReady(Submission),
     RequiresApproval(ApprovalRequest),
     WorkflowReady(WorkflowRequest),
+    Feedback { action_id: String, feedback: Feedback },
 }
 
 impl Ingress {
@@ -26,12 +29,13 @@ impl Ingress {
             Ingress::ActionReady(_) => "action:ready",
             Ingress::RequiresApproval(_) => "action:requires_approval",
             Ingress::WorkflowReady(_) => "workflow:ready",
+            Ingress::Feedback { .. } => "feedback",
         }
     }
 }
 
 /// The events this Baton version accepts.
-const AVAILABLE: &str = "action:ready, action:requires_approval, workflow:ready";
+const AVAILABLE: &str = "action:ready, action:requires_approval, workflow:ready, feedback";
 
 /// Parses the ingress envelope `{"event": ..., "data": {...}}`; paths are from its root.
 pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
@@ -60,6 +64,13 @@ pub fn parse_ingress(body: &Value) -> Result<Ingress, Vec<FieldError>> {
         },
         "workflow:ready" => match data {
             Value::Object(_) => parse_workflow(data).map(Ingress::WorkflowReady).map_err(prefixed),
+            Value::Null => Err(vec![FieldError::new("data", "required")]),
+            _ => Err(vec![FieldError::new("data", "must be an object")]),
+        },
+        "feedback" => match data {
+            Value::Object(_) => parse_feedback_event(data)
+                .map(|(action_id, feedback)| Ingress::Feedback { action_id, feedback })
+                .map_err(prefixed),
             Value::Null => Err(vec![FieldError::new("data", "required")]),
             _ => Err(vec![FieldError::new("data", "must be an object")]),
         },

@@ -7,6 +7,7 @@
 mod approval;
 mod checker;
 mod data;
+mod feedback;
 mod ingress;
 mod operation;
 mod workflow;
@@ -20,6 +21,7 @@ use checker::{Checker, MAX_ID_LEN, kind};
 pub use approval::{ApprovalRequest, MAX_REASON_LEN, is_slack_user_id, parse_approval_request, parse_decision};
 pub use checker::is_iso8601;
 pub use data::validate_data;
+pub use feedback::{MAX_LEARNING_POINTS, MAX_NOTES_BYTES, parse_feedback, parse_feedback_event};
 pub use ingress::{INGRESS_EVENTS, Ingress, parse_ingress};
 pub use operation::Operation;
 pub use workflow::{StepRequest, WorkflowRequest, parse_workflow};
@@ -59,6 +61,8 @@ pub struct NewAction {
     pub step: Option<String>,
     /// Set by the workflows when this action undoes its step's effect.
     pub compensates: bool,
+    /// Set by a replay: the action this one repeats.
+    pub replay_of: Option<String>,
 }
 
 /// `POST /api/actions` and the `action:ready` event: `{action, context?, correlationId?}`.
@@ -217,6 +221,7 @@ pub fn parse_action(value: &Value, path: &str) -> Result<NewAction, Vec<FieldErr
         workflow_id,
         step,
         compensates: false,
+        replay_of: None,
     })
 }
 

@@ -277,3 +277,20 @@ fn a_rejection_needs_a_reason_and_only_an_approval_carries_a_patch() {
     assert_eq!(bad[0].field, "patch");
     assert!(parse_decision(&json!({"userId": "U1"}), Verdict::Approve).is_ok());
 }
+
+#[test]
+fn feedback_comes_nested_as_the_contract_examples_have_it_or_beside_the_action_id() {
+    let f = crate::validation::parse_feedback_event(&json!({"actionId": "a-1",
+        "feedback": {"outcome": "modified", "executionQuality": 3, "learningPoints": ["x"]}}))
+    .expect("nested");
+    assert_eq!((f.0.as_str(), f.1.execution_quality, f.1.learning_points.len()), ("a-1", 3, 1));
+    let flat = crate::validation::parse_feedback_event(&json!({"actionId": "a-1", "outcome": "success",
+        "executionQuality": 5}))
+    .expect("flat");
+    assert_eq!(flat.1.outcome, crate::model::FeedbackOutcome::Success);
+    let errors = crate::validation::parse_feedback_event(&json!({"feedback": {"outcome": "success",
+        "executionQuality": 0, "extra": 1}}))
+    .expect_err("invalid");
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["actionId", "feedback.extra", "feedback.executionQuality"]);
+}

@@ -5,8 +5,12 @@ use super::*;
 #[tokio::test]
 async fn ingest_accepts_once_acknowledges_redeliveries_and_rejects_with_reasons() {
     let w = World::new(vec![]);
-    let ingestor =
-        Ingestor { submitter: w.submitter(), approvals: w.approvals(), workflows: workflows_over(w.approvals()) };
+    let ingestor = Ingestor {
+        submitter: w.submitter(),
+        approvals: w.approvals(),
+        workflows: workflows_over(w.approvals()),
+        operator: crate::usecases::Operator::over(&w.approvals()),
+    };
     let msg = json!({"event": "action:ready", "data": {"action": {"id": "in-1", "type": "notify",
         "platform": "slack", "priority": "low", "data": {"channel": "#a", "text": "t"}}}})
     .to_string();
@@ -32,8 +36,12 @@ async fn ingest_accepts_once_acknowledges_redeliveries_and_rejects_with_reasons(
 #[tokio::test]
 async fn a_redelivered_message_without_an_action_id_is_the_same_action_not_a_second() {
     let w = World::new(vec![]);
-    let ingestor =
-        Ingestor { submitter: w.submitter(), approvals: w.approvals(), workflows: workflows_over(w.approvals()) };
+    let ingestor = Ingestor {
+        submitter: w.submitter(),
+        approvals: w.approvals(),
+        workflows: workflows_over(w.approvals()),
+        operator: crate::usecases::Operator::over(&w.approvals()),
+    };
     let msg = json!({"event": "action:ready", "data": {"action": {"type": "notify",
         "platform": "slack", "priority": "low", "data": {"channel": "#a", "text": "t"}}}})
     .to_string();
@@ -52,8 +60,12 @@ async fn a_redelivered_message_without_an_action_id_is_the_same_action_not_a_sec
 #[tokio::test]
 async fn an_oversize_body_is_rejected_with_its_size() {
     let w = World::new(vec![]);
-    let ingestor =
-        Ingestor { submitter: w.submitter(), approvals: w.approvals(), workflows: workflows_over(w.approvals()) };
+    let ingestor = Ingestor {
+        submitter: w.submitter(),
+        approvals: w.approvals(),
+        workflows: workflows_over(w.approvals()),
+        operator: crate::usecases::Operator::over(&w.approvals()),
+    };
     let body = format!("{{\"event\": \"action:ready\", \"pad\": \"{}\"}}", "x".repeat(300 * 1024));
     let IngestOutcome::Rejected { fields, .. } = ingestor.ingest(&body, Some("m")).await.expect("ok") else {
         panic!("rejected")
@@ -65,8 +77,12 @@ async fn an_oversize_body_is_rejected_with_its_size() {
 #[tokio::test]
 async fn requires_approval_on_the_ingress_holds_the_action_once() {
     let w = World::new(vec![]);
-    let ingestor =
-        Ingestor { submitter: w.submitter(), approvals: w.approvals(), workflows: workflows_over(w.approvals()) };
+    let ingestor = Ingestor {
+        submitter: w.submitter(),
+        approvals: w.approvals(),
+        workflows: workflows_over(w.approvals()),
+        operator: crate::usecases::Operator::over(&w.approvals()),
+    };
     let msg = json!({"event": "action:requires_approval", "data": {"reason": "big", "action": {"type": "notify",
         "platform": "slack", "priority": "low", "data": {"channel": "#a", "text": "t"}}}})
     .to_string();
