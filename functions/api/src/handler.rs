@@ -35,6 +35,8 @@ pub struct Ports {
     pub approvals: Approvals,
     pub slack: SlackSettings,
     pub workflows: Workflows,
+    /// How long actions are kept: the history's window never reaches further back.
+    pub retention: std::time::Duration,
 }
 
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
@@ -66,13 +68,15 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
             responder: Some(platforms.slack_responder()),
         },
         workflows: baton_aws::runtime::workflows(sdk, config, approvals.clone()),
+        retention: config.store.retention,
         approvals,
     })
 }
 
 pub fn with_ports(ports: Ports) -> AppState {
-    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows } = ports;
+    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows, retention } = ports;
     let operator = baton_domain::usecases::Operator::over(&approvals);
+    let history = baton_domain::usecases::History { store: store.clone(), clock: Arc::new(SystemClock), retention };
     AppState {
         submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
         store,
@@ -85,6 +89,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         approvals,
         slack,
         operator,
+        history,
         workflows,
     }
 }

@@ -44,6 +44,7 @@ impl World {
             access,
             cors_origins: vec![],
             workflows: baton_domain::fakes::workflows_over(approvals.clone()),
+            retention: std::time::Duration::from_secs(86_400),
             approvals,
             slack: Default::default(),
         }))

@@ -215,6 +215,11 @@ impl Runtime {
         let workers = queue.spawn_workers(&executor, &worker_prefix, go_rx, shutdown_rx.clone());
 
         let configured = Platform::ALL.iter().copied().filter(|p| opts.platforms.has_credentials(*p)).collect();
+        let history = baton_domain::usecases::History {
+            store: store.clone(),
+            clock: clock.clone(),
+            retention: opts.store.retention,
+        };
         let state = AppState {
             submitter,
             store,
@@ -226,6 +231,7 @@ impl Runtime {
             approvals: approvals.clone(),
             workflows: workflows.clone(),
             operator: baton_domain::usecases::Operator::over(&approvals),
+            history,
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),

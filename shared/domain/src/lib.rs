@@ -7,6 +7,7 @@
 //! - [`workflow`]: the workflow record (steps, references, compensations) and what happens next.
 //! - [`error`]: the contract's error codes, the client envelope, the domain's errors.
 //! - [`events`]: the event payloads and the one pure derivation from (old, new) images.
+//! - [`patterns`]: what a history of actions shows (frequent types, peak hours, errors, feedback).
 //! - [`policy`]: retry/backoff and queue estimates.
 //! - [`ports`]: the roles adapters play (store, queue, notifier, platform clients, clock).
 //! - [`guard`]: the shared breaker and bucket around every platform call.
@@ -27,6 +28,7 @@ pub mod fakes;
 pub mod guard;
 pub mod limits;
 pub mod model;
+pub mod patterns;
 pub mod policy;
 pub mod ports;
 pub mod sync;

@@ -44,6 +44,8 @@ pub struct RecentQuery {
     pub statuses: Vec<Status>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
+    /// Only this user's actions (read from the by-user index).
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -16,6 +16,8 @@ pub mod actions;
 pub mod approval_schemas;
 pub mod approvals;
 pub mod auth;
+pub mod context;
+pub mod context_schemas;
 pub mod error;
 pub mod event_schemas;
 pub mod hub;
@@ -39,7 +41,7 @@ use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore, SlackResponder};
-use baton_domain::usecases::{Access, Approvals, Operator, Submitter, Workflows};
+use baton_domain::usecases::{Access, Approvals, History, Operator, Submitter, Workflows};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -70,6 +72,8 @@ pub struct AppState {
     pub workflows: Workflows,
     /// Cancel, replay, feedback.
     pub operator: Operator,
+    /// The context aggregator's history.
+    pub history: History,
 }
 
 /// What the Slack interactions route needs.
@@ -173,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ActionsRead, routes!(workflows::list)))
         .routes(scoped(s, Scope::ActionsRead, routes!(workflows::get_one)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(workflows::cancel)))
+        .routes(scoped(s, Scope::ContextRead, routes!(context::actions)))
         .routes(open(s, routes!(slack::interactions)))
         .routes(scoped(s, Scope::Admin, routes!(keys::create, keys::list)))
         .routes(scoped(s, Scope::Admin, routes!(keys::revoke)))

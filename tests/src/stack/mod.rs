@@ -296,6 +296,7 @@ impl Stack {
             approvals: self.approvals.clone(),
             slack: self.slack.clone(),
             workflows: self.workflows.clone(),
+            retention: Duration::from_secs(86_400),
         });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         let response = api::handler::app(state).oneshot(request).await.expect("response");

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::codec::{Item, decode, encode};
 use crate::tables::{attr, index};
 
+mod by_user;
 mod recent;
 pub use recent::{COUNT_PAGES, LIST_PAGES};
 

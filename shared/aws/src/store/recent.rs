@@ -26,6 +26,9 @@ impl DynamoActionStore {
     /// period (nothing older is kept) and every request costs a bounded number of calls: the
     /// count of a very busy window stops at [`COUNT_PAGES`] pages and says it is a lower bound.
     pub(super) async fn read_recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {
+        if let Some(user) = &q.user_id {
+            return self.read_by_user(user, q).await;
+        }
         let now = Utc::now();
         let floor = now - self.retention();
         let end = q.end.unwrap_or(now).min(now);
@@ -183,7 +186,7 @@ impl DynamoActionStore {
 
     /// The actions with these ids, in this order (BatchGetItem, 100 keys at a time, until
     /// nothing is left unprocessed). An id that vanished meanwhile (TTL) is left out.
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Action>, StoreError> {
+    pub(super) async fn get_many(&self, ids: &[String]) -> Result<Vec<Action>, StoreError> {
         let mut found: HashMap<String, Action> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
             let keys: Vec<Item> =

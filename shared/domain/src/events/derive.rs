@@ -51,7 +51,7 @@ fn action_event(name: &str, new: &Action, mut data: Value) -> Event {
 }
 
 /// The `metadata` the contract attaches to completion events: what the submitter told us.
-fn metadata(a: &Action) -> Value {
+pub(crate) fn metadata(a: &Action) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("priority".into(), json!(a.priority));
     if let Some(v) = &a.correlation_id {

@@ -159,5 +159,6 @@ mod derive;
 mod protocol;
 mod workflows;
 
+pub(crate) use derive::metadata;
 pub use derive::{Change, derive_events};
 pub use protocol::*;

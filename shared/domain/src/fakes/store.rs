@@ -64,6 +64,7 @@ impl ActionStore for MemoryStore {
             .filter(|a| q.statuses.is_empty() || q.statuses.contains(&a.status))
             .filter(|a| q.start.is_none_or(|s| a.created_at >= s))
             .filter(|a| q.end.is_none_or(|e| a.created_at <= e))
+            .filter(|a| q.user_id.is_none() || a.user_id == q.user_id)
             .cloned()
             .collect();
         all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));

@@ -9,6 +9,7 @@
 //! - [`approvals`]: hold, decide, settle and sweep approvals (`Approvals`).
 //! - [`workflows`]: submit, advance, cancel, compensate and read workflows (`Workflows`).
 //! - [`operate`]: cancel, replay (one or a filtered set) and feedback (`Operator`).
+//! - [`history`]: the context aggregator's history with its patterns (`History`).
 //! - [`react`]: what a change of an action sets in motion besides its events (`Reactor`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
@@ -17,6 +18,7 @@
 pub mod access;
 pub mod approvals;
 pub mod execute;
+pub mod history;
 pub mod idempotency;
 pub mod ingest;
 pub mod operate;
@@ -28,6 +30,7 @@ pub mod workflows;
 pub use access::Access;
 pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepReport};
 pub use execute::{Executor, ExecutorParts, Outcome};
+pub use history::History;
 pub use ingest::{IngestOutcome, Ingestor};
 pub use operate::Operator;
 pub use react::Reactor;

@@ -183,6 +183,7 @@ impl Operator {
                     statuses: statuses.clone(),
                     start: filter.start,
                     end: filter.end,
+                    user_id: None,
                 })
                 .await?;
             let n = page.actions.len();
