@@ -120,6 +120,7 @@ async fn the_scheduler_expires_an_overdue_approval_through_the_index() {
         last_depth: &last_depth,
         approvals: &stack.approvals,
         workflows: Some(&stack.workflows),
+        metrics: Some(&stack.metrics),
     };
     let summary = run.run().await.expect("run");
     assert_eq!(summary.approvals_expired, 1);

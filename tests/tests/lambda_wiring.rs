@@ -270,6 +270,7 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
             last_depth: &last_depth,
             approvals: &stack.approvals,
             workflows: Some(&stack.workflows),
+            metrics: Some(&stack.metrics),
         };
         run.run().await.expect("run");
         clock.advance(Duration::from_secs(60));

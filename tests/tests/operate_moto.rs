@@ -63,5 +63,24 @@ async fn feedback_arrives_on_the_ingress_and_a_failure_is_replayed_through_the_a
     assert_eq!(action["replayOf"], "op-1");
     let (status, refused) = stack.rest("POST", "/api/actions/op-1.r1/cancel", Some(&key), Some(&json!({}))).await;
     assert_eq!((status, refused["error"]["details"]["status"].as_str()), (409, Some("success")));
+    // The stream function counted both ends; the api function reads them back.
+    let (status, m) = stack.rest("GET", "/api/actions/metrics?timeWindow=1h", Some(&key), None).await;
+    assert_eq!((status, m["metrics"]["totalActions"].as_u64()), (200, Some(2)), "{m}");
+    assert_eq!(m["metrics"]["successRate"], 0.5);
+    let run = scheduler::handler::Scheduler {
+        store: stack.store.as_ref(),
+        queue: stack.queue.as_ref(),
+        clock: &baton_domain::ports::SystemClock,
+        sink: &stack.sink,
+        notifier: &stack.notifier,
+        last_depth: &std::sync::Mutex::new(None),
+        approvals: &stack.approvals,
+        workflows: Some(&stack.workflows),
+        metrics: Some(&stack.metrics),
+    };
+    assert!(run.run().await.expect("scheduler").metrics_published);
+    let published = stack.drain_events().await;
+    let live = published.iter().find(|e| e["event"] == "metrics:updated").expect("metrics:updated on the events queue");
+    assert_eq!(live["data"]["successRate"], 0.5);
     assert_eq!(stack.dead_letters().await.iter().sum::<u64>(), 0);
 }

@@ -76,6 +76,7 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         ),
         (Method::GET, "/api/workflows", None, "actions:read"),
         (Method::GET, "/api/context/actions", None, "context:read"),
+        (Method::GET, "/api/actions/metrics", None, "actions:read"),
         (Method::POST, "/api/actions/some-id/cancel", Some(json!({})), "actions:write"),
         (Method::POST, "/api/actions/some-id/replay", Some(json!({})), "actions:write"),
         (Method::POST, "/api/actions/replay", Some(json!({"dryRun": true})), "actions:write"),

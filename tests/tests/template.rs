@@ -92,6 +92,7 @@ fn the_template_declares_the_tables_the_code_creates() {
     assert_table_matches(&t, "RateLimitsTable", &RATE_LIMITS);
     assert_table_matches(&t, "ApprovalsTable", &baton_aws::approvals::APPROVALS);
     assert_table_matches(&t, "WorkflowsTable", &baton_aws::workflows::WORKFLOWS);
+    assert_table_matches(&t, "MetricsTable", &baton_aws::metrics::METRICS);
     assert_eq!(
         resource(&t, "ActionsTable")["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES"),

@@ -37,6 +37,7 @@ pub struct Ports {
     pub workflows: Workflows,
     /// How long actions are kept: the history's window never reaches further back.
     pub retention: std::time::Duration,
+    pub metrics: baton_domain::usecases::Metrics,
 }
 
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
@@ -59,7 +60,7 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
     with_ports(Ports {
         store: approvals.actions.clone(),
         queue: approvals.submitter.queue.clone(),
-        keys: Arc::new(DynamoKeys::new(dynamodb, &config.store.idempotency_table)),
+        keys: Arc::new(DynamoKeys::new(dynamodb.clone(), &config.store.idempotency_table)),
         health,
         access,
         cors_origins: config.store.cors_origins.clone(),
@@ -69,12 +70,21 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
         },
         workflows: baton_aws::runtime::workflows(sdk, config, approvals.clone()),
         retention: config.store.retention,
+        metrics: baton_domain::usecases::Metrics {
+            store: Arc::new(baton_aws::metrics::DynamoMetricsStore::new(
+                dynamodb.clone(),
+                &config.store.metrics_table,
+                config.store.retention,
+            )),
+            clock: Arc::new(SystemClock),
+        },
         approvals,
     })
 }
 
 pub fn with_ports(ports: Ports) -> AppState {
-    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows, retention } = ports;
+    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows, retention, metrics } =
+        ports;
     let operator = baton_domain::usecases::Operator::over(&approvals);
     let history = baton_domain::usecases::History { store: store.clone(), clock: Arc::new(SystemClock), retention };
     AppState {
@@ -90,6 +100,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         slack,
         operator,
         history,
+        metrics,
         workflows,
     }
 }

@@ -45,6 +45,10 @@ impl World {
             cors_origins: vec![],
             workflows: baton_domain::fakes::workflows_over(approvals.clone()),
             retention: std::time::Duration::from_secs(86_400),
+            metrics: baton_domain::usecases::Metrics {
+                store: Arc::new(baton_domain::fakes::MemoryMetrics::default()),
+                clock: Arc::new(ManualClock::new(chrono::Utc::now())),
+            },
             approvals,
             slack: Default::default(),
         }))

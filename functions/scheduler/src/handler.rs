@@ -24,6 +24,8 @@ pub struct Summary {
     /// Unfinished workflows nobody advanced for a while, looked at again.
     pub workflows_reconciled: usize,
     pub queue_updated: bool,
+    /// `metrics:updated` went out (to the events queue and the connections).
+    pub metrics_published: bool,
 }
 
 pub struct Scheduler<'a> {
@@ -37,6 +39,8 @@ pub struct Scheduler<'a> {
     pub approvals: &'a Approvals,
     /// `None` where the stack has no workflows (tests of the other duties).
     pub workflows: Option<&'a baton_domain::usecases::Workflows>,
+    /// `None` where the stack counts no metrics (tests of the other duties).
+    pub metrics: Option<&'a baton_domain::usecases::Metrics>,
 }
 
 impl Scheduler<'_> {
@@ -74,12 +78,30 @@ impl Scheduler<'_> {
             }
             self.notifier.notify(vec![event]).await;
         }
+        let metrics_published = match self.metrics {
+            Some(m) => match m.updated(stats.depth.iter().sum()).await {
+                Ok(event) => {
+                    let durable = self.sink.publish(std::slice::from_ref(&event)).await;
+                    if let Err(e) = &durable {
+                        warn!(error = %e, "metrics:updated not published");
+                    }
+                    self.notifier.notify(vec![event]).await;
+                    durable.is_ok()
+                }
+                Err(e) => {
+                    warn!(error = %e, "metrics:updated not computed");
+                    false
+                }
+            },
+            None => false,
+        };
         Ok(Summary {
             redriven: redriven.sent,
             redrive_failed: redriven.failed,
             approvals_expired,
             workflows_reconciled,
             queue_updated: changed,
+            metrics_published,
         })
     }
 }

@@ -31,6 +31,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let last_depth = Mutex::new(None);
     let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
     let workflows = baton_aws::runtime::workflows(&sdk, &config, approvals.clone());
+    let metrics = baton_domain::usecases::Metrics {
+        store: Arc::new(baton_aws::metrics::DynamoMetricsStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &config.store.metrics_table,
+            config.store.retention,
+        )),
+        clock: Arc::new(SystemClock),
+    };
     let scheduler = Scheduler {
         store: &store,
         queue: &queue,
@@ -40,6 +48,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         last_depth: &last_depth,
         approvals: &approvals,
         workflows: Some(&workflows),
+        metrics: Some(&metrics),
     };
     let scheduler = &scheduler;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {

@@ -21,6 +21,7 @@ async fn queue_updated_is_published_only_when_the_depth_changes() {
         last_depth: &last,
         approvals: &approvals,
         workflows: None,
+        metrics: None,
     };
     assert!(s.run().await.expect("ran").queue_updated);
     assert!(!s.run().await.expect("ran").queue_updated);

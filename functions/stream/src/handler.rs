@@ -46,10 +46,14 @@ pub struct Outlets<'a> {
     pub notifier: &'a dyn Notifier,
     pub parking: &'a dyn Parking,
     pub reactor: Option<&'a Reactor>,
+    /// Counts what ended (the records acknowledged only: ADD is not idempotent).
+    pub metrics: Option<&'a baton_domain::usecases::Metrics>,
 }
 
 pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventResponse {
-    let Outlets { sink, notifier, parking, reactor } = *outlets;
+    let Outlets { sink, notifier, parking, reactor, metrics } = *outlets;
+    let mut ended: Vec<(usize, Option<Box<baton_domain::model::Action>>, Box<baton_domain::model::Action>)> =
+        Vec::new();
     let mut published: Vec<Event> = Vec::new();
     // (record index, event) not yet published, and their size on the wire.
     let mut pending: Vec<(usize, Event)> = Vec::new();
@@ -92,6 +96,11 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
             failed_from = Some(pending.first().map_or(index, |(i, _)| *i));
             break 'records;
         }
+        if let Record::Action { old, new } = &read
+            && baton_domain::metrics::delta(old.as_deref(), new).is_some()
+        {
+            ended.push((index, old.clone(), new.clone()));
+        }
         for event in read.events() {
             let size = serde_json::to_string(&event).map_or(0, |t| t.len().min(MAX_MESSAGE_BYTES));
             if (pending.len() == CHUNK || pending_bytes + size > MAX_BATCH_BYTES)
@@ -113,6 +122,14 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
         failed_from = Some(first);
     }
     notifier.notify(published).await;
+    if let Some(metrics) = metrics {
+        let upto = failed_from.unwrap_or(usize::MAX);
+        let counted = ended.iter().filter(|(i, _, _)| *i < upto).map(|(_, o, n)| (o.as_deref(), n.as_ref()));
+        if let Err(e) = metrics.record(counted).await {
+            // Best effort: failing the batch would deliver its events twice.
+            warn!(error = %e, "metrics not counted for this batch");
+        }
+    }
     match failed_from {
         // Lambda retries from the lowest reported sequence number on.
         Some(first) => failure(sequence(&event.records[first])),

@@ -30,7 +30,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
     let workflows = baton_aws::runtime::workflows(&sdk, &config, approvals.clone());
     let reactor = Reactor { approvals, workflows };
-    let outlets = Outlets { sink: &sink, notifier: &notifier, parking: &parking, reactor: Some(&reactor) };
+    let metrics = baton_domain::usecases::Metrics {
+        store: Arc::new(baton_aws::metrics::DynamoMetricsStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &config.store.metrics_table,
+            config.store.retention,
+        )),
+        clock: Arc::new(baton_domain::ports::SystemClock),
+    };
+    let outlets = Outlets {
+        sink: &sink,
+        notifier: &notifier,
+        parking: &parking,
+        reactor: Some(&reactor),
+        metrics: Some(&metrics),
+    };
     let outlets = &outlets;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {
         Ok::<_, lambda_runtime::Error>(stream::handler::handle(outlets, event.payload).await)

@@ -36,7 +36,7 @@ fn failed(r: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<S
 async fn records_become_the_contract_events_once_each_and_in_order() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     let response = stream::handler::handle(
-        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None, metrics: None },
         event(),
     )
     .await;
@@ -54,7 +54,7 @@ async fn a_publishing_failure_returns_the_first_unpublished_record() {
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     *sink.fail_next.lock().expect("lock") = 1;
     let response = stream::handler::handle(
-        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None, metrics: None },
         event(),
     )
     .await;
@@ -68,7 +68,7 @@ async fn an_undecodable_record_is_parked_whole_and_the_batch_goes_on() {
     e["Records"][0]["dynamodb"]["NewImage"] = serde_json::json!({"id": {"S": "x"}});
     let (sink, parked) = (RecordingSink::default(), Parked::default());
     let response = stream::handler::handle(
-        &Outlets { sink: &sink, notifier: &RecordingSink::default(), parking: &parked, reactor: None },
+        &Outlets { sink: &sink, notifier: &RecordingSink::default(), parking: &parked, reactor: None, metrics: None },
         typed(e),
     )
     .await;
@@ -104,7 +104,7 @@ async fn platform_state_records_become_health_changed() {
     event["Records"] = serde_json::json!([record]);
     let (sink, sockets) = (RecordingSink::default(), RecordingSink::default());
     let response = stream::handler::handle(
-        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None },
+        &Outlets { sink: &sink, notifier: &sockets, parking: &Parked::default(), reactor: None, metrics: None },
         typed(event),
     )
     .await;

@@ -10,8 +10,32 @@ use std::time::Duration;
 
 use crate::scheduler::LocalQueue;
 
+/// How often `metrics:updated` is sent while anyone is connected.
+const METRICS_EVERY: Duration = Duration::from_secs(10);
+
+/// `metrics:updated` every ten seconds while the hub has a connection.
+pub async fn publish_metrics(
+    metrics: baton_domain::usecases::Metrics,
+    queue: Arc<LocalQueue>,
+    hub: Arc<baton_http::hub::Hub>,
+) {
+    let mut every = tokio::time::interval(METRICS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        if hub.connection_count() == 0 {
+            continue;
+        }
+        let depth = queue.stats().await.depth.iter().sum();
+        match metrics.updated(depth).await {
+            Ok(event) => hub.publish(&[event]),
+            Err(e) => tracing::warn!(error = %e, "metrics:updated not computed"),
+        }
+    }
+}
+
 /// How often `queue:updated` may be sent (only when the depth changed).
-const QUEUE_UPDATE_EVERY: Duration = Duration::from_millis(500);
+const QUEUE_UPDATE_EVERY: Duration = Duration::from_secs(1);
 /// How often the approvals are swept: an approval expires within about this long of its time.
 const APPROVAL_SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// Approval sweeps per workflow sweep.

@@ -84,22 +84,26 @@ impl ActionStore for FeedingStore {
 pub struct ChangeFeed {
     events: mpsc::UnboundedSender<Vec<Event>>,
     reactions: mpsc::UnboundedSender<(Option<Action>, Action)>,
+    ended: mpsc::UnboundedSender<(Option<Action>, Action)>,
 }
 
-/// The action changes waiting for the `Reactor` (see [`react`]).
+/// The action changes waiting for the `Reactor` (see [`react`]), or for the metrics (see
+/// [`count`]).
 pub type Reactions = mpsc::UnboundedReceiver<(Option<Action>, Action)>;
 
 impl ChangeFeed {
-    /// The feed, the task that delivers its events to `notifier`, and the changes to react to.
-    pub fn start(notifier: Arc<dyn Notifier>) -> (Arc<Self>, JoinHandle<()>, Reactions) {
+    /// The feed, the task that delivers its events to `notifier`, the changes to react to,
+    /// and the actions that ended (for the metrics).
+    pub fn start(notifier: Arc<dyn Notifier>) -> (Arc<Self>, JoinHandle<()>, Reactions, Reactions) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Event>>();
         let (reactions, pending) = mpsc::unbounded_channel();
+        let (ended, to_count) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             while let Some(events) = rx.recv().await {
                 notifier.notify(events).await;
             }
         });
-        (Arc::new(Self { events: tx, reactions }), task, pending)
+        (Arc::new(Self { events: tx, reactions, ended }), task, pending, to_count)
     }
 
     pub fn emit(&self, events: Vec<Event>) {
@@ -114,6 +118,9 @@ impl ChangeListener for ChangeFeed {
         self.emit(derive_events(Change::Action { old, new }));
         if Reactor::wants(old, new) {
             let _ = self.reactions.send((old.cloned(), new.clone()));
+        }
+        if baton_domain::metrics::delta(old, new).is_some() {
+            let _ = self.ended.send((old.cloned(), new.clone()));
         }
     }
 
@@ -136,6 +143,21 @@ pub async fn react(mut pending: Reactions, reactor: Reactor) {
     while let Some((old, new)) = pending.recv().await {
         if let Err(e) = reactor.react(old.as_ref(), &new).await {
             tracing::warn!(action_id = %new.id, error = %e, "reaction failed; the sweep retries it");
+        }
+    }
+}
+
+/// Counts the actions that ended, in batches of what has arrived (one ADD per bucket touched).
+pub async fn count(mut ended: Reactions, metrics: baton_domain::usecases::Metrics) {
+    while let Some(first) = ended.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 1_000
+            && let Ok(next) = ended.try_recv()
+        {
+            batch.push(next);
+        }
+        if let Err(e) = metrics.record(batch.iter().map(|(o, n)| (o.as_ref(), n))).await {
+            tracing::warn!(error = %e, actions = batch.len(), "metrics not counted");
         }
     }
 }

@@ -6,6 +6,7 @@ use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS
 use baton_aws::approvals::{APPROVALS, DynamoApprovalStore};
 use baton_aws::config::StoreConfig;
 use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
+use baton_aws::metrics::{DynamoMetricsStore, METRICS};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
 use baton_aws::workflows::{DynamoWorkflowStore, WORKFLOWS};
@@ -24,9 +25,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use crate::background::{publish_queue_updates, sweep};
+use crate::background::{publish_metrics, publish_queue_updates, sweep};
 use crate::embedded::{DataLocation, EmbeddedDynamo};
-use crate::feed::{ChangeFeed, FeedingApprovals, FeedingPlatformState, FeedingStore, FeedingWorkflows, react};
+use crate::feed::{ChangeFeed, FeedingApprovals, FeedingPlatformState, FeedingStore, FeedingWorkflows, count, react};
 use crate::scheduler::{DEFAULT_WORKERS, LocalQueue};
 
 #[derive(Debug, Clone)]
@@ -124,6 +125,7 @@ impl Runtime {
             (RATE_LIMITS, &opts.store.rate_limits_table),
             (APPROVALS, &opts.store.approvals_table),
             (WORKFLOWS, &opts.store.workflows_table),
+            (METRICS, &opts.store.metrics_table),
         ] {
             table
                 .ensure(&client, name)
@@ -135,7 +137,7 @@ impl Runtime {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hub = Arc::new(Hub::default());
         let notifier: Arc<dyn Notifier> = hub.clone();
-        let (feed, feed_task, reactions) = ChangeFeed::start(notifier.clone());
+        let (feed, feed_task, reactions, ended) = ChangeFeed::start(notifier.clone());
         let dynamo_store: Arc<dyn ActionStore> =
             Arc::new(DynamoActionStore::new(client.clone(), &opts.store.actions_table, opts.store.retention));
         let store: Arc<dyn ActionStore> = Arc::new(FeedingStore::new(dynamo_store, feed.clone()));
@@ -155,7 +157,7 @@ impl Runtime {
         let keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.idempotency_table));
         let access = Access {
             keys: Arc::new(DynamoKeyStore::new(client.clone(), &opts.store.api_keys_table)),
-            counters: Arc::new(DynamoRateCounter::new(client, &opts.store.rate_limits_table)),
+            counters: Arc::new(DynamoRateCounter::new(client.clone(), &opts.store.rate_limits_table)),
             limits: opts.store.api_limits,
             clock: clock.clone(),
         };
@@ -215,6 +217,10 @@ impl Runtime {
         let workers = queue.spawn_workers(&executor, &worker_prefix, go_rx, shutdown_rx.clone());
 
         let configured = Platform::ALL.iter().copied().filter(|p| opts.platforms.has_credentials(*p)).collect();
+        let metrics = baton_domain::usecases::Metrics {
+            store: Arc::new(DynamoMetricsStore::new(client.clone(), &opts.store.metrics_table, opts.store.retention)),
+            clock: clock.clone(),
+        };
         let history = baton_domain::usecases::History {
             store: store.clone(),
             clock: clock.clone(),
@@ -232,6 +238,7 @@ impl Runtime {
             workflows: workflows.clone(),
             operator: baton_domain::usecases::Operator::over(&approvals),
             history,
+            metrics: metrics.clone(),
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),
@@ -257,6 +264,8 @@ impl Runtime {
             tokio::spawn(react(reactions, Reactor { approvals: approvals.clone(), workflows: workflows.clone() }));
         let sweeper = tokio::spawn(sweep(approvals, workflows, clock.clone()));
         let ticker = tokio::spawn(publish_queue_updates(queue.clone(), notifier, clock));
+        let counter = tokio::spawn(count(ended, metrics.clone()));
+        let live = tokio::spawn(publish_metrics(metrics, queue.clone(), hub.clone()));
         info!(
             %addr,
             data = %opts.data.describe(),
@@ -274,7 +283,7 @@ impl Runtime {
             shutdown,
             go,
             workers,
-            background: vec![feed_task, ticker, reactor, sweeper],
+            background: vec![feed_task, ticker, reactor, sweeper, counter, live],
             server,
             dynamo,
         })

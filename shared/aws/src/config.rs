@@ -27,6 +27,8 @@ pub struct StoreConfig {
     pub approvals_table: String,
     /// `BATON_WORKFLOWS_TABLE`: workflows and their idempotency keys.
     pub workflows_table: String,
+    /// `BATON_METRICS_TABLE`: counters per series and minute (and hour).
+    pub metrics_table: String,
     /// `BATON_APPROVAL_CHANNEL`: the Slack channel of approval requests that name none.
     pub approval_channel: Option<String>,
 }
@@ -188,6 +190,7 @@ impl StoreConfig {
             .collect();
         let approvals_table = lookup("BATON_APPROVALS_TABLE").unwrap_or_else(|| "baton-approvals".into());
         let workflows_table = lookup("BATON_WORKFLOWS_TABLE").unwrap_or_else(|| "baton-workflows".into());
+        let metrics_table = lookup("BATON_METRICS_TABLE").unwrap_or_else(|| "baton-metrics".into());
         let approval_channel = lookup("BATON_APPROVAL_CHANNEL").map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if !problems.is_empty() {
             return Err(ConfigError(problems));
@@ -195,6 +198,7 @@ impl StoreConfig {
         Ok(Self {
             approvals_table,
             workflows_table,
+            metrics_table,
             approval_channel,
             actions_table,
             retention: Duration::from_secs(retention_days * 86_400),

@@ -28,6 +28,7 @@ pub mod connections;
 pub mod events_queue;
 pub mod items;
 pub mod keys;
+pub mod metrics;
 pub mod platform_state;
 pub mod runtime;
 pub mod secrets;

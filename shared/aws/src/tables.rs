@@ -98,6 +98,7 @@ pub const ALL: &[TableDef] = &[
     crate::access::RATE_LIMITS,
     crate::approvals::APPROVALS,
     crate::workflows::WORKFLOWS,
+    crate::metrics::METRICS,
 ];
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {

@@ -27,6 +27,7 @@ pub mod events;
 pub mod fakes;
 pub mod guard;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod patterns;
 pub mod policy;

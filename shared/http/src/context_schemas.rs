@@ -65,3 +65,45 @@ pub struct ContextAnswer {
     /// More matched than one request reads (1,000): the patterns are of the newest.
     truncated: bool,
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Overall {
+    total_actions: u64,
+    success_rate: f64,
+    avg_execution_time: u64,
+    avg_queue_time: u64,
+    retry_rate: f64,
+    fallback_rate: f64,
+    p50_execution_time: u64,
+    p95_execution_time: u64,
+    p99_execution_time: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformMetrics {
+    total: u64,
+    success_rate: f64,
+    avg_execution_time: u64,
+    p95_execution_time: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelinePoint {
+    timestamp: String,
+    actions_per_minute: f64,
+    success_rate: f64,
+}
+
+/// `GET /api/actions/metrics`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsAnswer {
+    /// 1h, 6h, 24h or 7d.
+    time_window: String,
+    metrics: Overall,
+    by_platform: BTreeMap<String, PlatformMetrics>,
+    timeline: Vec<TimelinePoint>,
+}

@@ -278,3 +278,16 @@ pub struct FeedbackReceivedEvent {
     #[schema(format = DateTime)]
     timestamp: String,
 }
+
+/// Every 10 s while anyone is connected (and on the events queue).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsUpdatedEvent {
+    /// Over the last 5 minutes.
+    actions_per_minute: f64,
+    success_rate: f64,
+    avg_execution_time: u64,
+    queue_depth: u64,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}

@@ -23,6 +23,7 @@ pub mod event_schemas;
 pub mod hub;
 pub mod keys;
 pub mod listing;
+pub mod metrics;
 pub mod openapi;
 pub mod operate;
 pub mod operate_schemas;
@@ -41,7 +42,7 @@ use baton_domain::auth::Scope;
 use baton_domain::limits::Limits;
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, IdempotencyStore, PlatformStateStore, SlackResponder};
-use baton_domain::usecases::{Access, Approvals, History, Operator, Submitter, Workflows};
+use baton_domain::usecases::{Access, Approvals, History, Metrics, Operator, Submitter, Workflows};
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub operator: Operator,
     /// The context aggregator's history.
     pub history: History,
+    /// The dashboard's metrics.
+    pub metrics: Metrics,
 }
 
 /// What the Slack interactions route needs.
@@ -163,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::queue)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::health)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::get_one)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(metrics::metrics)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::cancel)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay_many)))

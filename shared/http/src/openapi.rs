@@ -28,7 +28,7 @@ carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.",
         ev::ActionFailedEvent, ev::ActionCancelledEvent, ev::QueueUpdatedEvent, ev::HealthChangedEvent,
         ev::IngestRejectedEvent, ev::ApprovalPendingEvent, ev::ApprovalResolvedEvent, ev::WorkflowStartedEvent,
         ev::WorkflowStepEvent, ev::WorkflowCompletedEvent, ev::WorkflowFailedEvent, ev::WorkflowRolledBackEvent,
-        ev::WorkflowCancelledEvent, ev::FeedbackReceivedEvent
+        ev::WorkflowCancelledEvent, ev::FeedbackReceivedEvent, ev::MetricsUpdatedEvent
     ))
 )]
 pub struct ApiDoc;

@@ -81,6 +81,7 @@ pub struct Stack {
     pub ingestor: Ingestor,
     pub approvals: Approvals,
     pub workflows: baton_domain::usecases::Workflows,
+    pub metrics: baton_domain::usecases::Metrics,
     pub reactor: Reactor,
     pub executor: Executor,
     /// Slack's signing secret and responder, for the api function.
@@ -112,6 +113,7 @@ impl Stack {
         RATE_LIMITS.ensure(&harness_dynamodb, "rate-limits").await.map_err(anyhow::Error::msg)?;
         APPROVALS.ensure_with(&harness_dynamodb, "approvals", true).await.map_err(anyhow::Error::msg)?;
         WORKFLOWS.ensure_with(&harness_dynamodb, "workflows", true).await.map_err(anyhow::Error::msg)?;
+        baton_aws::metrics::METRICS.ensure(&harness_dynamodb, "metrics").await.map_err(anyhow::Error::msg)?;
         let mut stream_arns = Vec::new();
         for table in ["actions", "platform-state", "approvals", "workflows"] {
             let desc = harness_dynamodb.describe_table().table_name(table).send().await?;
@@ -184,6 +186,14 @@ impl Stack {
                 default_channel: Some("#approvals".into()),
             },
         };
+        let metrics = baton_domain::usecases::Metrics {
+            store: Arc::new(baton_aws::metrics::DynamoMetricsStore::new(
+                dynamodb.clone(),
+                "metrics",
+                Duration::from_secs(86_400),
+            )),
+            clock: Arc::new(SystemClock),
+        };
         let workflows = baton_domain::usecases::Workflows {
             workflows: Arc::new(DynamoWorkflowStore::new(dynamodb.clone(), "workflows", Duration::from_secs(86_400))),
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "workflows")),
@@ -218,6 +228,7 @@ impl Stack {
             },
             reactor: Reactor { approvals: approvals.clone(), workflows: workflows.clone() },
             workflows,
+            metrics,
             slack: baton_http::SlackSettings {
                 signing_secret: settings.signing_secret(),
                 responder: Some(settings.slack_responder()),
@@ -297,6 +308,7 @@ impl Stack {
             slack: self.slack.clone(),
             workflows: self.workflows.clone(),
             retention: Duration::from_secs(86_400),
+            metrics: self.metrics.clone(),
         });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         let response = api::handler::app(state).oneshot(request).await.expect("response");

@@ -132,6 +132,7 @@ impl Stack {
                 notifier: &self.notifier,
                 parking: &self.parking,
                 reactor: Some(&self.reactor),
+                metrics: Some(&self.metrics),
             };
             let r = stream::handler::handle(&outlets, event).await;
             assert!(r.batch_item_failures.is_empty(), "stream handler failed: {r:?}");

@@ -32,6 +32,7 @@ pub const WORKFLOW_FAILED: &str = "workflow:failed";
 pub const WORKFLOW_ROLLED_BACK: &str = "workflow:rolled_back";
 pub const WORKFLOW_CANCELLED: &str = "workflow:cancelled";
 pub const FEEDBACK_RECEIVED: &str = "feedback:received";
+pub const METRICS_UPDATED: &str = "metrics:updated";
 
 /// Every event name Baton emits today.
 pub const EVENT_NAMES: &[&str] = &[
@@ -53,6 +54,7 @@ pub const EVENT_NAMES: &[&str] = &[
     WORKFLOW_ROLLED_BACK,
     WORKFLOW_CANCELLED,
     FEEDBACK_RECEIVED,
+    METRICS_UPDATED,
 ];
 
 /// One event, ready to be framed for a WebSocket or put on the events queue.

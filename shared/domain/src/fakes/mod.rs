@@ -6,6 +6,7 @@
 
 mod access;
 mod approvals;
+mod metrics;
 mod others;
 mod store;
 mod table;
@@ -13,6 +14,7 @@ mod workflows;
 
 pub use access::*;
 pub use approvals::*;
+pub use metrics::*;
 pub use others::*;
 pub use store::*;
 pub use table::*;

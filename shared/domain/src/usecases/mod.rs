@@ -10,6 +10,7 @@
 //! - [`workflows`]: submit, advance, cancel, compensate and read workflows (`Workflows`).
 //! - [`operate`]: cancel, replay (one or a filtered set) and feedback (`Operator`).
 //! - [`history`]: the context aggregator's history with its patterns (`History`).
+//! - [`metrics`]: count what ended and read the summary back (`Metrics`).
 //! - [`react`]: what a change of an action sets in motion besides its events (`Reactor`).
 //! - [`idempotency`]: requests carrying an idempotency key run once.
 //!
@@ -21,6 +22,7 @@ pub mod execute;
 pub mod history;
 pub mod idempotency;
 pub mod ingest;
+pub mod metrics;
 pub mod operate;
 pub mod react;
 pub mod submit;
@@ -32,6 +34,7 @@ pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepR
 pub use execute::{Executor, ExecutorParts, Outcome};
 pub use history::History;
 pub use ingest::{IngestOutcome, Ingestor};
+pub use metrics::Metrics;
 pub use operate::Operator;
 pub use react::Reactor;
 pub use submit::{Receipt, Submitter};
