@@ -73,12 +73,16 @@ async fn a_known_mix_gives_its_counts_rates_and_timeline_and_metrics_updated_goe
         app.get("/api/actions/fb-1").await.expect("get").1["fallbackActionId"].as_str().expect("fallback").to_owned();
     app.wait_terminal(&fallback, WITHIN).await.expect("fallback finished");
 
-    // Counting follows the change feed: wait until all eight are in.
+    for (id, quality) in [("s-1", 4), ("f-1", 2)] {
+        let fb = json!({"outcome": "success", "executionQuality": quality});
+        assert_eq!(app.post(&format!("/api/actions/{id}/feedback"), &fb).await.expect("feedback").0, 201);
+    }
+    // Counting follows the change feed: wait until all eight and the feedback are in.
     let deadline = tokio::time::Instant::now() + WITHIN;
     let m = loop {
         let (status, m) = app.get("/api/actions/metrics?timeWindow=1h").await.expect("get");
         assert_eq!(status, 200, "{m}");
-        if m["metrics"]["totalActions"] == 8 {
+        if m["metrics"]["totalActions"] == 8 && m["metrics"]["feedback"]["count"] == 2 {
             break m;
         }
         assert!(tokio::time::Instant::now() < deadline, "not counted: {m}");
@@ -93,6 +97,8 @@ async fn a_known_mix_gives_its_counts_rates_and_timeline_and_metrics_updated_goe
     );
     assert!(o["avgQueueTime"].is_u64());
     assert_eq!(m["byPlatform"]["slack"]["total"], 8);
+    assert_eq!(o["feedback"], json!({"count": 2, "avgQuality": 3.0, "avgQualityByType": {"notify": 3.0}}), "{o}");
+    assert_eq!(m["byPlatform"]["slack"]["avgQuality"], 3.0);
     assert_eq!(m["byPlatform"]["notion"]["total"], 0);
     let timeline = m["timeline"].as_array().expect("timeline");
     assert_eq!(timeline.len(), 60, "a point a minute");

@@ -67,6 +67,7 @@ async fn feedback_arrives_on_the_ingress_and_a_failure_is_replayed_through_the_a
     let (status, m) = stack.rest("GET", "/api/actions/metrics?timeWindow=1h", Some(&key), None).await;
     assert_eq!((status, m["metrics"]["totalActions"].as_u64()), (200, Some(2)), "{m}");
     assert_eq!(m["metrics"]["successRate"], 0.5);
+    assert_eq!(m["metrics"]["feedback"]["avgQualityByType"], json!({"notify": 4.0}), "{m}");
     let run = scheduler::handler::Scheduler {
         store: stack.store.as_ref(),
         queue: stack.queue.as_ref(),

@@ -97,7 +97,7 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
             break 'records;
         }
         if let Record::Action { old, new } = &read
-            && baton_domain::metrics::delta(old.as_deref(), new).is_some()
+            && baton_domain::metrics::counts(old.as_deref(), new)
         {
             ended.push((index, old.clone(), new.clone()));
         }

@@ -119,7 +119,7 @@ impl ChangeListener for ChangeFeed {
         if Reactor::wants(old, new) {
             let _ = self.reactions.send((old.cloned(), new.clone()));
         }
-        if baton_domain::metrics::delta(old, new).is_some() {
+        if baton_domain::metrics::counts(old, new) {
             let _ = self.ended.send((old.cloned(), new.clone()));
         }
     }

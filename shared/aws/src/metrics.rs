@@ -25,10 +25,14 @@ pub const METRICS: TableDef = TableDef {
 };
 
 /// The counters' attributes, in `Counters` order; the histogram's are `l0`, `l1`, ...
-const FIELDS: [&str; 8] = ["total", "success", "failed", "retries", "retried", "fallbacks", "executionMs", "queueMs"];
+const FIELDS: [&str; 10] =
+    ["total", "success", "failed", "retries", "retried", "fallbacks", "executionMs", "queueMs", "feedback", "quality"];
+/// Per action type: feedback count (`n#<type>`) and quality sum (`q#<type>`).
+const TYPE_COUNT: &str = "n#";
+const TYPE_QUALITY: &str = "q#";
 
-fn values(c: &Counters) -> [u64; 8] {
-    [c.total, c.success, c.failed, c.retries, c.retried, c.fallbacks, c.execution_ms, c.queue_ms]
+fn values(c: &Counters) -> [u64; 10] {
+    [c.total, c.success, c.failed, c.retries, c.retried, c.fallbacks, c.execution_ms, c.queue_ms, c.feedback, c.quality]
 }
 
 fn bucket(grain: Grain, t: DateTime<Utc>) -> String {
@@ -75,6 +79,14 @@ impl MetricsStore for DynamoMetricsStore {
             names.insert(format!("#f{i}"), (*field).to_owned());
             vals.insert(format!(":f{i}"), AttributeValue::N(v.to_string()));
             adds.push(format!("#f{i} :f{i}"));
+        }
+        for (i, (t, (n, q))) in counters.by_type.iter().enumerate() {
+            names.insert(format!("#tn{i}"), format!("{TYPE_COUNT}{t}"));
+            names.insert(format!("#tq{i}"), format!("{TYPE_QUALITY}{t}"));
+            vals.insert(format!(":tn{i}"), AttributeValue::N(n.to_string()));
+            vals.insert(format!(":tq{i}"), AttributeValue::N(q.to_string()));
+            adds.push(format!("#tn{i} :tn{i}"));
+            adds.push(format!("#tq{i} :tq{i}"));
         }
         for (i, n) in counters.latency.iter().enumerate().filter(|(_, n)| **n > 0) {
             vals.insert(format!(":l{i}"), AttributeValue::N(n.to_string()));
@@ -136,6 +148,19 @@ impl MetricsStore for DynamoMetricsStore {
                         execution_ms: n[6],
                         queue_ms: n[7],
                         latency: (0..LATENCY_BUCKETS).map(|i| number(item, &format!("l{i}"))).collect(),
+                        feedback: n[8],
+                        quality: n[9],
+                        by_type: item
+                            .keys()
+                            .filter_map(|k| k.strip_prefix(TYPE_COUNT))
+                            .map(|t| {
+                                let counts = (
+                                    number(item, &format!("{TYPE_COUNT}{t}")),
+                                    number(item, &format!("{TYPE_QUALITY}{t}")),
+                                );
+                                (t.to_owned(), counts)
+                            })
+                            .collect(),
                     },
                 ));
             }

@@ -78,6 +78,15 @@ pub struct Overall {
     p50_execution_time: u64,
     p95_execution_time: u64,
     p99_execution_time: u64,
+    feedback: FeedbackMetrics,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackMetrics {
+    count: u64,
+    avg_quality: Option<f64>,
+    avg_quality_by_type: BTreeMap<String, f64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -87,6 +96,7 @@ pub struct PlatformMetrics {
     success_rate: f64,
     avg_execution_time: u64,
     p95_execution_time: u64,
+    avg_quality: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -63,6 +63,14 @@ pub struct Counters {
     pub queue_ms: u64,
     /// Actions per execution-time bucket ([`LATENCY_BOUNDS_MS`]).
     pub latency: Vec<u64>,
+    /// Feedback received, and the sum of its `executionQuality`.
+    #[serde(default)]
+    pub feedback: u64,
+    #[serde(default)]
+    pub quality: u64,
+    /// The same per action type: (count, quality sum).
+    #[serde(default)]
+    pub by_type: BTreeMap<String, (u64, u64)>,
 }
 
 impl Counters {
@@ -81,6 +89,18 @@ impl Counters {
         for (i, n) in other.latency.iter().enumerate() {
             self.latency[i] += n;
         }
+        self.feedback += other.feedback;
+        self.quality += other.quality;
+        for (t, (n, q)) in &other.by_type {
+            let e = self.by_type.entry(t.clone()).or_default();
+            e.0 += n;
+            e.1 += q;
+        }
+    }
+
+    /// Mean feedback quality; `None` without feedback.
+    pub fn avg_quality(&self) -> Option<f64> {
+        (self.feedback > 0).then(|| ((self.quality as f64 / self.feedback as f64) * 100.0).round() / 100.0)
     }
 
     /// The execution time below which `q` (0–1) of the actions finished, from the histogram
@@ -130,7 +150,28 @@ pub fn delta(old: Option<&Action>, new: &Action) -> Option<Counters> {
         execution_ms: execution,
         queue_ms: new.queue_time.unwrap_or(0),
         latency,
+        ..Counters::default()
     })
+}
+
+/// What a feedback adds: its quality, counted for the action's type.
+pub fn feedback_delta(old: Option<&Action>, new: &Action) -> Option<Counters> {
+    let f = new.feedback.first()?;
+    if old.is_some_and(|o| o.feedback.first() == Some(f)) {
+        return None;
+    }
+    let q = u64::from(f.execution_quality);
+    Some(Counters {
+        feedback: 1,
+        quality: q,
+        by_type: BTreeMap::from([(new.action_type.to_string(), (1, q))]),
+        ..Counters::default()
+    })
+}
+
+/// Whether a change adds anything to the metrics.
+pub fn counts(old: Option<&Action>, new: &Action) -> bool {
+    delta(old, new).is_some() || feedback_delta(old, new).is_some()
 }
 
 /// One bucket of one series.
@@ -149,8 +190,11 @@ pub fn additions<'a>(
 ) -> BTreeMap<BucketKey, Counters> {
     let mut out: BTreeMap<BucketKey, Counters> = BTreeMap::new();
     for (old, new) in changes {
-        let Some(d) = delta(old, new) else { continue };
-        let at = new.completed_at.unwrap_or(new.updated_at);
+        let (d, at) = match (delta(old, new), feedback_delta(old, new)) {
+            (Some(d), _) => (d, new.completed_at.unwrap_or(new.updated_at)),
+            (None, Some(f)) => (f, new.updated_at),
+            (None, None) => continue,
+        };
         for series in [ALL, new.platform.as_str()] {
             for grain in [Grain::Minute, Grain::Hour] {
                 let key = BucketKey { series: series.to_owned(), grain, start: grain.floor(at) };

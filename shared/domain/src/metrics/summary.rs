@@ -85,6 +85,16 @@ pub struct Overall {
     pub p50_execution_time: u64,
     pub p95_execution_time: u64,
     pub p99_execution_time: u64,
+    /// Feedback received in the window: count, mean quality, mean quality per action type.
+    pub feedback: FeedbackMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackMetrics {
+    pub count: u64,
+    pub avg_quality: Option<f64>,
+    pub avg_quality_by_type: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +104,7 @@ pub struct PlatformSummary {
     pub success_rate: f64,
     pub avg_execution_time: u64,
     pub p95_execution_time: u64,
+    pub avg_quality: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,6 +158,16 @@ pub fn summarize(
         p50_execution_time: sum.percentile(0.50),
         p95_execution_time: sum.percentile(0.95),
         p99_execution_time: sum.percentile(0.99),
+        feedback: FeedbackMetrics {
+            count: sum.feedback,
+            avg_quality: sum.avg_quality(),
+            avg_quality_by_type: sum
+                .by_type
+                .iter()
+                .filter(|(_, (n, _))| *n > 0)
+                .map(|(t, (n, q))| (t.clone(), ((*q as f64 / *n as f64) * 100.0).round() / 100.0))
+                .collect(),
+        },
     };
     let by_platform = platforms
         .iter()
@@ -157,6 +178,7 @@ pub fn summarize(
                 success_rate: ratio(s.success, s.total),
                 avg_execution_time: mean(s.execution_ms, s.total),
                 p95_execution_time: s.percentile(0.95),
+                avg_quality: s.avg_quality(),
             };
             (p.clone(), summary)
         })
