@@ -33,7 +33,35 @@ pub struct Platforms {
     pub notion: MockServer,
 }
 
+/// A channel Slack refuses for good (`channel_not_found`) in [`Platforms::slack_answers`].
+pub const BROKEN_CHANNEL: &str = "#broken";
+
 impl Platforms {
+    /// Slack as most tests want it: every message posted (`ts` "1.1") and deleted, except to
+    /// [`BROKEN_CHANNEL`], which Slack refuses for good.
+    pub async fn slack_answers(&self) {
+        use wiremock::matchers::{body_string_contains, method, path};
+        use wiremock::{Mock, ResponseTemplate};
+        let refused = ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"}));
+        Mock::given(method("POST"))
+            .and(path("/api/chat.postMessage"))
+            .and(body_string_contains(BROKEN_CHANNEL))
+            .respond_with(refused)
+            .with_priority(1)
+            .mount(&self.slack)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/chat.postMessage"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "channel": "C1", "ts": "1.1"})))
+            .mount(&self.slack)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/chat.delete"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+            .mount(&self.slack)
+            .await;
+    }
+
     pub async fn start() -> Self {
         Self { slack: MockServer::start().await, notion: MockServer::start().await }
     }

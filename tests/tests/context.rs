@@ -6,25 +6,12 @@ use baton_aws::calls::CallCounter;
 use baton_tests::{Platforms, TestApp, spawn_app_with};
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, ResponseTemplate};
 
 const WITHIN: Duration = Duration::from_secs(30);
 
 async fn app(calls: CallCounter) -> (Platforms, TestApp) {
     let platforms = Platforms::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .and(body_string_contains("#broken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"})))
-        .with_priority(1)
-        .mount(&platforms.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "channel": "C1", "ts": "1.1"})))
-        .mount(&platforms.slack)
-        .await;
+    platforms.slack_answers().await;
     let app = spawn_app_with(&platforms, |opts| {
         opts.hooks.dynamodb_calls = Some(calls);
         opts.store.limits =

@@ -6,7 +6,7 @@ use baton_tests::google::google_settings;
 use baton_tests::{Platforms, TestApp, WsClient, contract_examples, spawn_app_with};
 use serde_json::{Value, json};
 use std::time::Duration;
-use wiremock::matchers::{body_string_contains, method, path, path_regex};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const WITHIN: Duration = Duration::from_secs(60);
@@ -53,23 +53,7 @@ async fn world() -> World {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"clearedRange": "Sheet1!A7:E7"})))
         .mount(&google)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .and(body_string_contains("#broken"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"})))
-        .with_priority(1)
-        .mount(&platforms.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "channel": "C1", "ts": "1.1"})))
-        .mount(&platforms.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.delete"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .mount(&platforms.slack)
-        .await;
+    platforms.slack_answers().await;
     World { platforms, google, app }
 }
 
