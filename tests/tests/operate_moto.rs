@@ -85,3 +85,31 @@ async fn feedback_arrives_on_the_ingress_and_a_failure_is_replayed_through_the_a
     assert_eq!(live["data"]["successRate"], 0.5);
     assert_eq!(stack.dead_letters().await.iter().sum::<u64>(), 0);
 }
+
+#[tokio::test]
+async fn a_dead_lettered_work_item_goes_back_into_its_queue_and_runs() {
+    let platforms = Platforms::start().await;
+    platforms.slack_answers().await;
+    let mut stack = Stack::start(&platforms, StackOptions::default()).await.expect("stack");
+    let request = KeyRequest { name: "ops".into(), scopes: vec![Scope::Admin], expires_at: None, rate_limit: None };
+    let (_, admin) = stack.access.create_key(request).await.expect("key");
+    let value = json!({"id": "dl-1", "type": "notify", "platform": "slack", "priority": "normal",
+                       "data": {"channel": "#ops", "text": "back from the dead letters"}});
+    let new = baton_domain::validation::parse_action(&value, "action").expect("valid");
+    let action = baton_domain::model::Action::accepted(new, None, chrono::Utc::now(), 0, 0);
+    baton_domain::ports::ActionStore::insert(stack.store.as_ref(), &action).await.expect("stored");
+    let item =
+        baton_domain::model::WorkItem { action_id: "dl-1".into(), priority: baton_domain::model::Priority::Normal };
+    let body = serde_json::to_string(&item).expect("json");
+    stack.sqs.send_message().queue_url(&stack.urls.dlq[2]).message_body(body).send().await.expect("dead-lettered");
+    assert_eq!(stack.dead_letters().await.iter().sum::<u64>(), 1);
+
+    let (status, moved) =
+        stack.rest("POST", "/api/queues/normal/redrive", Some(&admin), Some(&json!({"max": 10}))).await;
+    assert_eq!((status, moved["moved"].as_u64()), (200, Some(1)), "{moved}");
+    assert_eq!(stack.dead_letters().await.iter().sum::<u64>(), 0);
+    let done = stack.pump_until_terminal(&["dl-1".into()], WITHIN).await.expect("ran");
+    assert_eq!(done[0].status, Status::Success);
+    let (status, _) = stack.rest("POST", "/api/queues/sideways/redrive", Some(&admin), Some(&json!({}))).await;
+    assert_eq!(status, 400);
+}

@@ -77,6 +77,7 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         (Method::GET, "/api/workflows", None, "actions:read"),
         (Method::GET, "/api/context/actions", None, "context:read"),
         (Method::GET, "/api/actions/metrics", None, "actions:read"),
+        (Method::POST, "/api/queues/normal/redrive", Some(json!({})), "admin"),
         (Method::POST, "/api/actions/some-id/cancel", Some(json!({})), "actions:write"),
         (Method::POST, "/api/actions/some-id/replay", Some(json!({})), "actions:write"),
         (Method::POST, "/api/actions/replay", Some(json!({"dryRun": true})), "actions:write"),
@@ -301,7 +302,8 @@ async fn the_openapi_document_is_served_openly_and_every_protected_operation_ans
     }
     let paths = doc["paths"].as_object().expect("paths");
     for (_, path, _, scope) in routes() {
-        let template = path.replace("some-id", "{id}").replace("/nope", "/{id}");
+        let template =
+            path.replace("some-id", "{id}").replace("/nope", "/{id}").replace("/queues/normal/", "/queues/{priority}/");
         let item = paths.get(&template).unwrap_or_else(|| panic!("{template} is documented"));
         let op = item.as_object().expect("item").values().next().expect("an operation");
         assert!(

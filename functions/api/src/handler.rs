@@ -38,6 +38,7 @@ pub struct Ports {
     /// How long actions are kept: the history's window never reaches further back.
     pub retention: std::time::Duration,
     pub metrics: baton_domain::usecases::Metrics,
+    pub dead_letters: Option<Arc<dyn baton_domain::ports::DeadLetters>>,
 }
 
 /// The router's state on AWS. WebSocket connections are API Gateway's, so there is no hub.
@@ -70,6 +71,13 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
         },
         workflows: baton_aws::runtime::workflows(sdk, config, approvals.clone()),
         retention: config.store.retention,
+        dead_letters: config.dlq_urls.iter().all(|u| !u.is_empty()).then(|| {
+            Arc::new(baton_aws::dead_letters::SqsDeadLetters::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.dlq_urls.clone(),
+                config.queue_urls.clone(),
+            )) as Arc<dyn baton_domain::ports::DeadLetters>
+        }),
         metrics: baton_domain::usecases::Metrics {
             store: Arc::new(baton_aws::metrics::DynamoMetricsStore::new(
                 dynamodb.clone(),
@@ -83,8 +91,20 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
 }
 
 pub fn with_ports(ports: Ports) -> AppState {
-    let Ports { store, queue, keys, health, access, cors_origins, approvals, slack, workflows, retention, metrics } =
-        ports;
+    let Ports {
+        store,
+        queue,
+        keys,
+        health,
+        access,
+        cors_origins,
+        approvals,
+        slack,
+        workflows,
+        retention,
+        metrics,
+        dead_letters,
+    } = ports;
     let operator = baton_domain::usecases::Operator::over(&approvals);
     let history = baton_domain::usecases::History { store: store.clone(), clock: Arc::new(SystemClock), retention };
     AppState {
@@ -101,6 +121,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         operator,
         history,
         metrics,
+        dead_letters,
         workflows,
     }
 }

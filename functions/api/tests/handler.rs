@@ -45,6 +45,7 @@ impl World {
             cors_origins: vec![],
             workflows: baton_domain::fakes::workflows_over(approvals.clone()),
             retention: std::time::Duration::from_secs(86_400),
+            dead_letters: None,
             metrics: baton_domain::usecases::Metrics {
                 store: Arc::new(baton_domain::fakes::MemoryMetrics::default()),
                 clock: Arc::new(ManualClock::new(chrono::Utc::now())),

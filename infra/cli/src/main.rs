@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args).await.map_err(client::Failure::from),
         Command::Keys(c) => commands::keys::run(&cli.globals, c).await,
+        Command::Replay(a) => commands::replay::run(&cli.globals, a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

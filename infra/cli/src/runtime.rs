@@ -239,6 +239,8 @@ impl Runtime {
             operator: baton_domain::usecases::Operator::over(&approvals),
             history,
             metrics: metrics.clone(),
+            // Nothing dead-letters locally: an action that cannot run fails, in the table.
+            dead_letters: None,
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),

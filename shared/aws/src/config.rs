@@ -50,6 +50,8 @@ pub struct Config {
     pub connections_table: String,
     /// `BATON_{CRITICAL,HIGH,NORMAL,LOW}_QUEUE_URL`, by `Priority::index()`.
     pub queue_urls: [String; 4],
+    /// The priority queues' dead-letter queues, by priority (empty where unset).
+    pub dlq_urls: [String; 4],
     /// `BATON_EVENTS_QUEUE_URL` (FIFO).
     pub events_queue_url: String,
     /// `BATON_WS_ENDPOINT`: `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`.
@@ -65,6 +67,9 @@ pub struct Config {
 
 pub const QUEUE_VARS: [&str; 4] =
     ["BATON_CRITICAL_QUEUE_URL", "BATON_HIGH_QUEUE_URL", "BATON_NORMAL_QUEUE_URL", "BATON_LOW_QUEUE_URL"];
+/// Their dead-letter queues (optional: where set, `POST /api/queues/{priority}/redrive` works).
+pub const DLQ_VARS: [&str; 4] =
+    ["BATON_CRITICAL_DLQ_URL", "BATON_HIGH_DLQ_URL", "BATON_NORMAL_DLQ_URL", "BATON_LOW_DLQ_URL"];
 
 impl Config {
     pub fn from_env(needs: Needs) -> Result<Self, ConfigError> {
@@ -88,6 +93,7 @@ impl Config {
             }
         };
         let queue_urls = QUEUE_VARS.map(|name| required(name, needs.queues));
+        let dlq_urls = DLQ_VARS.map(|name| lookup(name).map(|v| v.trim().to_owned()).unwrap_or_default());
         let events_queue_url = required("BATON_EVENTS_QUEUE_URL", needs.events_queue);
         let ws_endpoint = required("BATON_WS_ENDPOINT", needs.ws_endpoint);
         let stream_failure_queue_url = required("BATON_STREAM_FAILURE_QUEUE_URL", needs.stream_failures);
@@ -119,6 +125,7 @@ impl Config {
             store,
             connections_table,
             queue_urls,
+            dlq_urls,
             events_queue_url,
             ws_endpoint,
             stream_failure_queue_url,

@@ -25,6 +25,7 @@ pub mod calls;
 pub mod codec;
 pub mod config;
 pub mod connections;
+pub mod dead_letters;
 pub mod events_queue;
 pub mod items;
 pub mod keys;

@@ -208,6 +208,15 @@ pub trait ActionQueue: Send + Sync {
     async fn stats(&self) -> QueueStats;
 }
 
+/// The dead-letter queues of the priority queues (on AWS): the work items that could not be
+/// delivered.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// Moves up to `max` messages of `priority`'s dead-letter queue back into its queue; how
+    /// many were moved.
+    async fn redrive(&self, priority: Priority, max: usize) -> Result<usize, QueueError>;
+}
+
 /// Hands derived events to whoever shows them (WebSocket connections, the events queue).
 #[async_trait]
 pub trait Notifier: Send + Sync {

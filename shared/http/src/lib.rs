@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod operate;
 pub mod operate_schemas;
+pub mod queues;
 pub mod schemas;
 pub mod slack;
 pub mod workflow_schemas;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub history: History,
     /// The dashboard's metrics.
     pub metrics: Metrics,
+    /// The priority queues' dead-letter queues, where there are any (on AWS).
+    pub dead_letters: Option<Arc<dyn baton_domain::ports::DeadLetters>>,
 }
 
 /// What the Slack interactions route needs.
@@ -185,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .routes(open(s, routes!(slack::interactions)))
         .routes(scoped(s, Scope::Admin, routes!(keys::create, keys::list)))
         .routes(scoped(s, Scope::Admin, routes!(keys::revoke)))
+        .routes(scoped(s, Scope::Admin, routes!(queues::redrive)))
         .routes(scoped(s, Scope::ActionsRead, routes!(ws::upgrade)))
         .routes(open(s, routes!(healthz)))
         .routes(open(s, routes!(openapi::document)))

@@ -67,3 +67,15 @@ pub struct FeedbackReceipt {
     feedback_count: u64,
     feedback: Value,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct RedriveRequest {
+    #[schema(minimum = 1, maximum = 10000)]
+    max: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RedriveAnswer {
+    priority: crate::schemas::Priority,
+    moved: u64,
+}

@@ -309,6 +309,11 @@ impl Stack {
             workflows: self.workflows.clone(),
             retention: Duration::from_secs(86_400),
             metrics: self.metrics.clone(),
+            dead_letters: Some(Arc::new(baton_aws::dead_letters::SqsDeadLetters::new(
+                self.sqs.clone(),
+                self.urls.dlq.clone(),
+                self.urls.priority.clone(),
+            ))),
         });
         let request = lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event");
         let response = api::handler::app(state).oneshot(request).await.expect("response");

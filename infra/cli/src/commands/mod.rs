@@ -2,6 +2,7 @@
 //! or after the verb.
 
 pub mod keys;
+pub mod replay;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -43,4 +44,6 @@ pub enum Command {
     /// API keys: create, list, revoke.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Replay what ended badly: actions by id, a filtered set, or a dead-letter queue.
+    Replay(replay::ReplayArgs),
 }
