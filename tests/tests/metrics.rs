@@ -9,7 +9,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 const WITHIN: Duration = Duration::from_secs(30);
 
-async fn app() -> (Platforms, TestApp) {
+async fn app(calls: baton_aws::calls::CallCounter) -> (Platforms, TestApp) {
     let platforms = Platforms::start().await;
     let refuse = ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "channel_not_found"}));
     Mock::given(method("POST"))
@@ -33,6 +33,7 @@ async fn app() -> (Platforms, TestApp) {
         .mount(&platforms.slack)
         .await;
     let app = spawn_app_with(&platforms, |opts| {
+        opts.hooks.dynamodb_calls = Some(calls);
         opts.store.limits =
             baton_domain::limits::Limits::default().with_overrides("slack=10000/1s").unwrap_or_default();
     })
@@ -49,7 +50,8 @@ fn notify(id: &str, channel: &str) -> Value {
 
 #[tokio::test]
 async fn a_known_mix_gives_its_counts_rates_and_timeline_and_metrics_updated_goes_out() {
-    let (_platforms, app) = app().await;
+    let calls = baton_aws::calls::CallCounter::default();
+    let (_platforms, app) = app(calls.clone()).await;
     let mut ws = app.ws().await.expect("ws");
     ws.subscribe(&["metrics:updated"], &[]).await.expect("subscribed");
     let mut ids: Vec<String> = Vec::new();
@@ -109,6 +111,14 @@ async fn a_known_mix_gives_its_counts_rates_and_timeline_and_metrics_updated_goe
         assert_eq!(m["timeline"].as_array().map(Vec::len), Some(points), "{window}");
         assert_eq!(m["metrics"]["totalActions"], 8, "{window}");
     }
+    calls.reset();
+    let (_, day) = app.get("/api/actions/metrics").await.expect("get");
+    assert_eq!(day["metrics"]["totalActions"], 8);
+    let used = calls.snapshot();
+    // A Query per series (all and five platforms), never a Scan; a background sweep (one Query)
+    // may fall inside the request.
+    let queries = used.get("Query").copied().unwrap_or(0);
+    assert!(!used.contains_key("Scan") && (6..=8).contains(&queries), "{used:?}");
     let (_, default) = app.get("/api/actions/metrics?platform=slack").await.expect("get");
     assert_eq!((default["timeWindow"].as_str(), default["metrics"]["totalActions"].as_u64()), (Some("24h"), Some(8)));
     let (status, bad) = app.get("/api/actions/metrics?timeWindow=2h").await.expect("get");

@@ -4,6 +4,7 @@ mod approvals;
 mod execute;
 mod guarded;
 mod ingest;
+mod operate;
 mod submit;
 mod sweep;
 mod workflows;
