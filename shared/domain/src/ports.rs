@@ -242,22 +242,7 @@ pub trait ChangeListener: Send + Sync {
     fn workflow_changed(&self, _old: Option<&Workflow>, _new: &Workflow) {}
 }
 
-/// The metrics table: counters per series and bucket, added to atomically (ADD), so every
-/// process may count at once.
-#[async_trait]
-pub trait MetricsStore: Send + Sync {
-    /// Adds `counters` to the bucket `key` (created at zero).
-    async fn add(&self, key: &crate::metrics::BucketKey, counters: &crate::metrics::Counters)
-    -> Result<(), StoreError>;
-    /// The buckets of `series` at `grain` starting from `start` to `end`, oldest first.
-    async fn range(
-        &self,
-        series: &str,
-        grain: crate::metrics::Grain,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<Vec<(DateTime<Utc>, crate::metrics::Counters)>, StoreError>;
-}
+pub use crate::metrics::MetricsStore;
 
 /// The workflows table. Every write is conditional on the version it replaces, so two steps
 /// finishing at once never both start the same successor.

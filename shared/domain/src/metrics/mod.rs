@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use crate::model::{Action, Status};
 
+mod store;
 pub mod summary;
+pub use store::MetricsStore;
 pub use summary::{MetricsAnswer, TimeWindow, live_snapshot, summarize};
 
 #[cfg(test)]
