@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what the tests
-# need (scripts/tools.sh: moto, cargo-lambda, SAM CLI, cfn-lint into ./.venv), then checks
+# need (scripts/tools.sh: moto, cargo-lambda, SAM CLI, cfn-lint into ./.venv; scripts/browser-tools.sh:
+# Debian's chromium and npm's playwright-core), then checks
 # formatting, lints, the domain's purity and the SAM template, builds every Lambda function
 # for release, and runs every test.
 set -euo pipefail
@@ -15,8 +16,9 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 
-step "tools (./.venv)"
+step "tools (./.venv; chromium and playwright-core for the console's browser tests)"
 scripts/tools.sh
+scripts/browser-tools.sh
 export PATH="$PWD/.venv/bin:$PATH"
 # SAM and cfn-lint need a region; they need no credentials.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0

@@ -88,6 +88,7 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
             "actions:write",
         ),
         (Method::GET, "/api/workflows/some-id", None, "actions:read"),
+        (Method::GET, "/api/actions/some-id/request", None, "actions:read"),
         (Method::POST, "/api/workflows/some-id/cancel", Some(json!({})), "actions:write"),
     ]
 }
@@ -120,6 +121,10 @@ async fn every_route_refuses_no_key_and_a_key_without_its_scope_and_serves_a_key
     }
     // The unauthenticated ones.
     assert_eq!(call(&app, Method::GET, "/healthz", None, None).await.status().as_u16(), 200);
+    // The console's page and assets carry no data: anyone may load them.
+    for path in ["/", "/console/app.js", "/favicon.ico"] {
+        assert_eq!(call(&app, Method::GET, path, None, None).await.status().as_u16(), 200, "{path}");
+    }
     app.runtime.stop().await;
 }
 

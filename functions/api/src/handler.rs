@@ -123,6 +123,7 @@ pub fn with_ports(ports: Ports) -> AppState {
         metrics,
         dead_letters,
         workflows,
+        console: baton_http::console::ConsoleSettings::default(),
     }
 }
 

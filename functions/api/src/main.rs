@@ -16,6 +16,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     for s in platforms.secret_values() {
         baton_aws::telemetry::Redactor::global().remember(&s);
     }
-    let app = api::handler::app(api::handler::state(&config, &sdk, &platforms));
+    let mut state = api::handler::state(&config, &sdk, &platforms);
+    if let Ok(endpoint) = std::env::var("BATON_WS_ENDPOINT") {
+        state.console = baton_http::console::ConsoleSettings::from_ws_endpoint(&endpoint);
+    }
+    let app = api::handler::app(state);
     lambda_http::run(app).await
 }

@@ -241,6 +241,7 @@ impl Runtime {
             metrics: metrics.clone(),
             // Nothing dead-letters locally: an action that cannot run fails, in the table.
             dead_letters: None,
+            console: baton_http::console::ConsoleSettings::default(),
             slack: SlackSettings {
                 signing_secret: opts.platforms.signing_secret(),
                 responder: Some(opts.platforms.slack_responder()),

@@ -11,7 +11,8 @@ pub struct StoreConfig {
     pub retention: Duration,
     /// `BATON_PLATFORM_STATE_TABLE`, default `baton-platform-state`.
     pub platform_state_table: String,
-    /// Published platform limits, overridden by `BATON_RATE_LIMITS` (`notion=3/1s,...`).
+    /// Published platform limits, overridden by `BATON_RATE_LIMITS` (`notion=3/1s,...`); the
+    /// breaker's cool-down by `BATON_BREAKER_COOL_DOWN` (`30s`).
     pub limits: baton_domain::limits::Limits,
     /// `BATON_IDEMPOTENCY_TABLE`, default `baton-idempotency`.
     pub idempotency_table: String,
@@ -177,6 +178,13 @@ impl StoreConfig {
                 baton_domain::limits::Limits::default()
             }),
         };
+        let mut limits = limits;
+        if let Some(v) = lookup("BATON_BREAKER_COOL_DOWN") {
+            match v.trim().trim_end_matches('s').parse::<u64>() {
+                Ok(secs) if (1..=3600).contains(&secs) => limits.breaker.cool_down = Duration::from_secs(secs),
+                _ => problems.push(format!("BATON_BREAKER_COOL_DOWN must be 1s to 3600s, got {v:?}")),
+            }
+        }
         let platform_state_table =
             lookup("BATON_PLATFORM_STATE_TABLE").unwrap_or_else(|| "baton-platform-state".into());
         let idempotency_table = lookup("BATON_IDEMPOTENCY_TABLE").unwrap_or_else(|| "baton-idempotency".into());
@@ -233,6 +241,10 @@ mod tests {
         let env: HashMap<&str, &str> = [("BATON_ACTIONS_TABLE", " "), ("BATON_RETENTION_DAYS", "forever")].into();
         let err = StoreConfig::from_lookup(|k| env.get(k).map(|v| v.to_string())).expect_err("bad");
         assert_eq!(err.0.len(), 2);
+        let quick = StoreConfig::from_lookup(|k| (k == "BATON_BREAKER_COOL_DOWN").then(|| "2s".into())).expect("2s");
+        assert_eq!(quick.limits.breaker.cool_down, Duration::from_secs(2));
+        let never = StoreConfig::from_lookup(|k| (k == "BATON_BREAKER_COOL_DOWN").then(|| "0".into()));
+        assert!(never.is_err(), "a breaker that never cools down is refused");
     }
 
     #[test]

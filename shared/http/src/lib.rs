@@ -7,6 +7,7 @@
 //! - [`error`]: the one failure → HTTP mapping, always in the contract's envelope.
 //! - [`auth`]: API keys, scopes, rate limits, JSON-only POSTs, WebSocket origins.
 //! - [`keys`]: the key management routes.
+//! - [`console`]: the operator's console, embedded assets at `GET /`.
 //! - [`openapi`], [`schemas`], [`approval_schemas`], [`event_schemas`]: the OpenAPI document,
 //!   generated from the routes.
 //!
@@ -16,6 +17,7 @@ pub mod actions;
 pub mod approval_schemas;
 pub mod approvals;
 pub mod auth;
+pub mod console;
 pub mod context;
 pub mod context_schemas;
 pub mod error;
@@ -80,6 +82,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The priority queues' dead-letter queues, where there are any (on AWS).
     pub dead_letters: Option<Arc<dyn baton_domain::ports::DeadLetters>>,
+    /// Where the console's page finds the WebSocket.
+    pub console: console::ConsoleSettings,
 }
 
 /// What the Slack interactions route needs.
@@ -172,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .routes(scoped(s, Scope::ActionsRead, routes!(metrics::metrics)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::cancel)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(operate::request)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::replay_many)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(operate::feedback)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(approvals::request)))
@@ -195,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
     router
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(doc))

@@ -1,5 +1,5 @@
 //! What is done to actions after they are submitted: cancel, replay (one or a filtered set),
-//! feedback. Each parses, calls the `Operator` use case, shapes the answer.
+//! feedback, and the request an action sends. Each parses, calls the `Operator` use case, shapes the answer.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -75,6 +75,20 @@ action (`<id>.r<n>`) with the same type, platform and data; `replayOf` links it,
     ))]
 pub async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok((StatusCode::ACCEPTED, Json(state.operator.replay(&id).await?)).into_response())
+}
+
+/// `GET /api/actions/{id}/request`.
+#[utoipa::path(get, path = "/api/actions/{id}/request", tag = "actions", operation_id = "actionRequest",
+    description = "The platform request(s) the action sends, secrets redacted: what its dry run stored, \
+else its data rendered as a dry run now (nothing is sent) — the request as sent, or as it would be.",
+    params(("id" = String, Path, description = "The action's id")),
+    responses(
+        (status = 200, description = "`{dryRun: true, request}` (or `requests` for an operation of several)", body = Object),
+        (status = 400, description = "Data its platform would refuse", body = crate::schemas::ErrorEnvelope),
+        (status = 404, description = "No such action", body = crate::schemas::ErrorEnvelope),
+    ))]
+pub async fn request(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(state.operator.request(&id).await?).into_response())
 }
 
 fn parse_filter(value: Option<&Value>, errors: &mut Vec<FieldError>) -> ReplayFilter {

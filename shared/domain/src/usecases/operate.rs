@@ -81,6 +81,19 @@ impl Operator {
         self.store.get(id).await?.ok_or_else(|| DomainError::NotFound(format!("action {id}")))
     }
 
+    /// The platform request(s) the action sends: what a dry run stored, else its data rendered
+    /// as a dry run now (nothing is sent; secrets redacted) — the request as sent, or as it
+    /// would be. Data its platform would refuse is `Invalid` under `action.data`.
+    pub async fn request(&self, id: &str) -> Result<serde_json::Value, DomainError> {
+        let action = self.require(id).await?;
+        if action.dry_run
+            && let Some(result) = &action.result
+        {
+            return Ok(result.clone());
+        }
+        self.approvals.preview(&action, &action.data, "action.data").await
+    }
+
     /// `queued`, `retrying` or `pending_approval` → `cancelled`; anything else is `409` with
     /// the status it has.
     pub async fn cancel(&self, id: &str, reason: Option<String>) -> Result<Action, DomainError> {
