@@ -55,7 +55,20 @@ impl Client {
     /// Sends a request; a `2xx` gives its JSON body, anything else a `Failure` with the
     /// envelope's message and code.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> Result<Value, Failure> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
         if let Some(k) = &self.key {
             req = req.bearer_auth(k);
         }
@@ -81,6 +94,11 @@ impl Client {
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Failure> {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A POST with extra headers (`Idempotency-Key`).
+    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, String)]) -> Result<Value, Failure> {
+        self.call_with(Method::POST, path, Some(body), headers).await
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod client;
 mod commands;
+mod live;
+mod output;
 
 use baton_aws::telemetry;
 use clap::Parser;
@@ -22,6 +24,21 @@ async fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args).await.map_err(client::Failure::from),
         Command::Keys(c) => commands::keys::run(&cli.globals, c).await,
         Command::Replay(a) => commands::replay::run(&cli.globals, a).await,
+        Command::Submit(a) => commands::submit::run(&cli.globals, a).await,
+        Command::Tail(a) => commands::tail::run(&cli.globals, a).await,
+        Command::Actions(c) => commands::actions::run(&cli.globals, c).await,
+        Command::Approvals(c) => commands::approvals::run(&cli.globals, c).await,
+        Command::Workflows(c) => commands::workflows::run(&cli.globals, c).await,
+        Command::Metrics(a) => commands::metrics::run(&cli.globals, a).await,
+        Command::Console(a) => commands::console::run(&cli.globals, a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut commands::Cli::command(), "baton", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
