@@ -135,6 +135,20 @@ try {
     if (approval.status !== 'approved' || approval.resolvedBy !== APPROVER) fail(`approval: ${JSON.stringify(approval)}`);
   });
 
+  await step('an approval approved after editing its data runs the edited data', async () => {
+    await api('POST', '/api/approvals', { ...slack('ui-held-2', { dryRun: true }), reason: 'edit before approving', approvers: [APPROVER] });
+    const card = page.getByRole('article', { name: 'edit before approving' });
+    await card.getByRole('button', { name: 'Edit data' }).click();
+    await card.getByLabel('Action data (JSON)').fill(JSON.stringify({ channel: '#ops', text: 'edited in the console' }));
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.waitFor({ state: 'detached' });
+    const ran = await until('the edited action to complete', async () => {
+      const a = await api('GET', '/api/actions/ui-held-2');
+      return a.status === 'success' && a;
+    });
+    if (ran.data.text !== 'edited in the console') fail(`ran ${JSON.stringify(ran.data)}`);
+  });
+
   await step('a failed action is replayed from Failed', async () => {
     await api('POST', '/api/actions', { action: { id: 'ui-fail-1', type: 'notify', platform: 'slack', priority: 'high', data: { channel: '#broken', text: 'x' } } });
     await until('the action to fail', async () => (await api('GET', '/api/actions/ui-fail-1')).status === 'failed');
@@ -195,6 +209,18 @@ try {
     await graph.waitFor();
     await page.locator('tr[data-step="file"] .badge', { hasText: 'success' }).waitFor();
     await page.getByRole('heading', { name: /console demo/ }).getByText('completed').waitFor();
+    // A transactional workflow whose second step fails: the first is undone, and the graph says so.
+    const undo = await api('POST', '/api/workflows', {
+      name: 'console rollback', transactional: true,
+      steps: [
+        { name: 'announce', action: { type: 'notify', platform: 'slack', priority: 'high', data: { channel: '#ops', text: 'starting' } } },
+        { name: 'report', dependsOn: 'announce', action: { type: 'notify', platform: 'slack', priority: 'high', data: { channel: '#broken', text: 'x' } } },
+      ],
+    });
+    await page.getByRole('button', { name: 'Close workflow' }).click();
+    await page.getByRole('link', { name: undo.workflowId }).click();
+    await page.getByRole('heading', { name: /console rollback/ }).getByText('rolled_back').waitFor({ timeout: 30000 });
+    await page.getByRole('img', { name: /^Steps of console rollback/ }).getByText('compensated · undo: success').waitFor();
     await shot(page, 'workflows');
   });
 
@@ -244,6 +270,9 @@ try {
       if (unnamed.length) fail(`${name}: controls without a name: ${unnamed.join(' | ')}`);
     }
   });
+
+  await view(page, 'Live');
+  await shot(page, 'overview');
 
   if (errors.length) fail(`browser errors:\n  ${errors.join('\n  ')}`);
   if (foreign.length) fail(`requests to other hosts:\n  ${foreign.join('\n  ')}`);

@@ -52,7 +52,7 @@ pub fn slack_env(slack: &MockServer) -> Vec<(&'static str, String)> {
     vec![("SLACK_BOT_TOKEN", "xoxb-cli-test".into()), ("SLACK_API_URL", format!("{}/api", slack.uri()))]
 }
 
-/// Slack as usual: messages are posted, except to `#broken`, which does not exist.
+/// Slack as usual: messages are posted (and deleted), except to `#broken`, which does not exist.
 pub async fn slack_up(slack: &MockServer) {
     slack.reset().await;
     let refused =
@@ -67,6 +67,8 @@ pub async fn slack_up(slack: &MockServer) {
     let posted =
         ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "channel": "C1", "ts": "1.1"}));
     Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(posted).mount(slack).await;
+    let deleted = ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true}));
+    Mock::given(method("POST")).and(path("/api/chat.delete")).respond_with(deleted).mount(slack).await;
 }
 
 /// Slack down: every call a 503.

@@ -14,6 +14,8 @@ const BY_EVENT = {
   'action:queued': 'queued', 'action:executing': 'executing', 'action:retrying': 'retrying',
   'action:completed': 'success', 'action:failed': 'failed', 'action:cancelled': 'cancelled',
 };
+// Columns a phone leaves out (priority, created, took); the detail has them.
+const WIDE = new Set([3, 5, 7]);
 const RESOLVED = { approved: 'queued', rejected: 'rejected', timeout: 'expired', cancelled: 'cancelled' };
 
 export function mount(root, ctx) {
@@ -39,7 +41,7 @@ export function mount(root, ctx) {
       h('div', { class: 'table-wrap' },
         h('table', { class: 'list', 'aria-label': 'Actions' },
           h('thead', {}, h('tr', {}, ['Action', 'Type', 'Platform', 'Priority', 'Status', 'Created', 'Updated', 'Took']
-            .map((c) => h('th', { scope: 'col' }, c)))),
+            .map((c, i) => h('th', { scope: 'col', class: WIDE.has(i) ? 'wide' : null }, c)))),
           body),
         empty),
       detail));
@@ -68,11 +70,11 @@ export function mount(root, ctx) {
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
       .slice(0, KEEP);
     replace(body, shown.map((r) => h('tr', { dataset: { id: r.id }, class: r.id === detailId ? 'selected' : '' },
-      h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => ctx.go(`#/live/${encodeURIComponent(r.id)}`),
+      h('td', { class: 'id' }, h('button', { type: 'button', class: 'link', onclick: () => ctx.go(`#/live/${encodeURIComponent(r.id)}`),
         'aria-label': `Show action ${r.id}` }, r.id)),
-      h('td', {}, r.type), h('td', {}, r.platform), h('td', {}, r.priority || '—'),
-      h('td', {}, badge(r.status)), h('td', {}, time(r.createdAt)), h('td', {}, time(r.updatedAt)),
-      h('td', {}, r.executionTime !== undefined ? duration(r.executionTime) : '—'))));
+      h('td', {}, r.type), h('td', {}, r.platform), h('td', { class: 'wide' }, r.priority || '—'),
+      h('td', {}, badge(r.status)), h('td', { class: 'wide' }, time(r.createdAt)), h('td', {}, time(r.updatedAt)),
+      h('td', { class: 'wide' }, r.executionTime !== undefined ? duration(r.executionTime) : '—'))));
     empty.hidden = shown.length > 0;
     counter.textContent = `${shown.length} shown`;
   }
