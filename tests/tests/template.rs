@@ -190,6 +190,7 @@ fn every_rest_route_needs_the_authorizer_but_the_open_ones_and_the_websocket_con
             let mut all = expected.clone();
             all.insert("/".into());
             all.insert("/console/{proxy+}".into());
+            all.insert("/favicon.ico".into());
             all
         }),
         "only the open routes skip the authorizer: {open:?}"
