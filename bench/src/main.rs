@@ -6,9 +6,6 @@
 
 use anyhow::{Context, anyhow, bail};
 use baton_aws::calls::CallCounter;
-use baton_aws::store::DynamoActionStore;
-use baton_aws::{local_dynamodb_client, tables};
-use baton_cli::embedded::EmbeddedDynamo;
 use baton_cli::{DataLocation, Runtime, ServeOptions};
 use baton_domain::model::Action;
 use chrono::Utc;
@@ -19,6 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+
+mod ceiling;
 
 const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
 /// The operator's key of the runtimes the benchmark starts (only to make the bench's own key).
@@ -293,49 +292,6 @@ async fn runtime_get(http: &reqwest::Client, base: &str, id: &str) -> anyhow::Re
     Ok((resp.status().as_u16(), resp.json().await?))
 }
 
-/// The emulator's own ceiling: conditional PutItems of realistic action items, 16 at a time.
-async fn emulator_ceiling(opts: &Opts) -> anyhow::Result<f64> {
-    let loc = location(opts, "ceiling");
-    let dynamo = EmbeddedDynamo::start(&loc)?;
-    let client = local_dynamodb_client(&dynamo.endpoint, None);
-    tables::ACTIONS.ensure(&client, "ceiling").await.map_err(anyhow::Error::msg)?;
-    let store = DynamoActionStore::new(client.clone(), "ceiling", Duration::from_secs(86_400));
-    let template: Action = serde_json::from_value(json!({
-        "id": "x", "type": "notify", "platform": "slack", "priority": "normal", "dryRun": true,
-        "data": {"channel": "#bench", "text": "message"}, "status": "queued", "version": 1,
-        "createdAt": Utc::now(), "updatedAt": Utc::now(), "queuePosition": 1, "estimatedWait": 0
-    }))?;
-    let total = opts.actions * 2;
-    let start = Instant::now();
-    let tasks = (0..16).map(|t| {
-        let client = client.clone();
-        let store = store.clone();
-        let mut a = template.clone();
-        tokio::spawn(async move {
-            for i in (t..total).step_by(16) {
-                a.id = format!("c-{i}");
-                let item = store.encode(&a).map_err(|e| anyhow!("{e}"))?;
-                client
-                    .put_item()
-                    .table_name("ceiling")
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(id)")
-                    .send()
-                    .await
-                    .map_err(|e| anyhow!("{}", baton_aws::store::describe(&e)))?;
-            }
-            anyhow::Ok(())
-        })
-    });
-    for r in futures_util::future::join_all(tasks).await {
-        r??;
-    }
-    let rate = total as f64 / start.elapsed().as_secs_f64();
-    drop(dynamo);
-    cleanup(&loc);
-    Ok(rate)
-}
-
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
@@ -356,7 +312,9 @@ async fn main() -> anyhow::Result<()> {
     let opts = parse_args()?;
     let storage = if opts.memory { "in-memory database" } else { "file database (the default of `baton serve`)" };
     eprintln!("emulator ceiling...");
-    let ceiling = emulator_ceiling(&opts).await?;
+    let ceiling = ceiling::sdk(&opts).await?;
+    eprintln!("emulator's own API ceiling...");
+    let api_ceiling = ceiling::api(&opts).await?;
     eprintln!("steady run...");
     let s = steady(&opts).await?;
     eprintln!("backlog, all priorities...");
@@ -379,8 +337,16 @@ async fn main() -> anyhow::Result<()> {
     println!("| store writes per action | {:.2} | ≤ 4 |", s.writes_per_action);
     println!("| DynamoDB calls per action (all kinds) | {:.2} | |", s.calls_per_action);
     println!("| peak RSS (runtime + emulator + load generator) | {:.0} MiB | |", s.peak_rss_mib);
-    println!("| emulator write ceiling (conditional PutItem, 16 concurrent) | {:.0} writes/s | |", ceiling);
+    println!(
+        "| emulator write ceiling through the SDK in process (conditional PutItem, 16 concurrent) | {:.0} writes/s | |",
+        ceiling
+    );
     println!("| runtime's write rate as a fraction of that ceiling | {:.0} % | |", fraction * 100.0);
+    println!("| emulator's own API ceiling (conditional put_item, no SDK) | {:.0} writes/s | |", api_ceiling);
+    println!(
+        "| runtime's write rate as a fraction of the API ceiling | {:.0} % | |",
+        s.throughput * s.writes_per_action / api_ceiling * 100.0
+    );
     println!("| drain of {} queued (all 4 priorities) | {:.2} s | ≤ 10 s |", opts.actions, mixed.drain_s);
     println!(
         "| critical submitted into that backlog: start / completed | {} ms / {:.0} ms | |",

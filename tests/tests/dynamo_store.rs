@@ -28,10 +28,12 @@ struct Fixture {
     calls: CallCounter,
 }
 
+/// The embedded emulator as `baton serve` reaches it: in process.
 async fn emulator() -> Fixture {
     let dynamo = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
-    let endpoint = dynamo.endpoint.clone();
-    fixture(Backend::Emulator(dynamo), &endpoint).await
+    let calls = CallCounter::default();
+    let client = dynamo.client(Some(calls.clone()));
+    prepared(Backend::Emulator(dynamo), client, calls).await
 }
 
 async fn moto() -> Fixture {
@@ -43,6 +45,10 @@ async fn moto() -> Fixture {
 async fn fixture(backend: Backend, endpoint: &str) -> Fixture {
     let calls = CallCounter::default();
     let client = local_dynamodb_client(endpoint, Some(calls.clone()));
+    prepared(backend, client, calls).await
+}
+
+async fn prepared(backend: Backend, client: aws_sdk_dynamodb::Client, calls: CallCounter) -> Fixture {
     tables::ACTIONS.ensure(&client, "actions-test").await.expect("table");
     tables::ACTIONS.ensure(&client, "actions-test").await.expect("ensure is idempotent");
     let store = Arc::new(DynamoActionStore::new(client.clone(), "actions-test", Duration::from_secs(86_400 * 30)));
@@ -260,4 +266,25 @@ on_both_backends!(
 #[tokio::test]
 async fn a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers_on_the_emulator() {
     a_lease_is_won_exactly_once_by_sixteen_concurrent_claimers(emulator().await).await
+}
+
+#[tokio::test]
+async fn an_exposed_store_serves_over_http_what_the_runtime_wrote_in_process() {
+    let dynamo = EmbeddedDynamo::start_with(&DataLocation::Memory, true).expect("emulator");
+    let inside = dynamo.client(None);
+    tables::ACTIONS.ensure(&inside, "exposed").await.expect("table");
+    let store = DynamoActionStore::new(inside, "exposed", Duration::from_secs(86_400));
+    store.insert(&action("x-1", Platform::Slack, Priority::High, Utc::now())).await.expect("insert");
+    let endpoint = dynamo.endpoint.clone().expect("an endpoint when exposed");
+    let outside = local_dynamodb_client(&endpoint, None);
+    let got = outside
+        .get_item()
+        .table_name("exposed")
+        .key("id", AttributeValue::S("x-1".into()))
+        .send()
+        .await
+        .expect("read over HTTP");
+    assert!(got.item.is_some(), "the same database");
+    assert!(EmbeddedDynamo::start(&DataLocation::Memory).expect("plain").endpoint.is_none(), "no port unless asked");
+    dynamo.stop();
 }

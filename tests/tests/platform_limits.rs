@@ -2,7 +2,6 @@
 //! on the embedded emulator: exactly as many calls go as the limits allow, a worker that
 //! loses the lease spends nothing, and waiters are given one slot each.
 
-use baton_aws::local_dynamodb_client;
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
 use baton_aws::tables::ACTIONS;
@@ -30,7 +29,7 @@ struct World {
 
 async fn world(platform: Platform, limits: Limits) -> World {
     let db = EmbeddedDynamo::start(&DataLocation::Memory).expect("emulator");
-    let client = local_dynamodb_client(&db.endpoint, None);
+    let client = db.client(None);
     PLATFORM_STATE.ensure(&client, "platform-state").await.expect("table");
     ACTIONS.ensure(&client, "actions").await.expect("table");
     World {

@@ -1,14 +1,17 @@
-//! The embedded DynamoDB emulator (dynoxide): served on an ephemeral 127.0.0.1 port from its
-//! own thread and runtime, and driven by the same SDK adapter as production.
-//!
-//! Why its own thread: every emulator request runs synchronously behind one lock, so sharing
-//! the application's runtime would stall it (DESIGN §8). It has no auth: loopback only.
+//! The embedded DynamoDB emulator (dynoxide). The runtime's SDK clients reach it in process
+//! ([`crate::in_process`]: no socket, no signing); with `--expose-store` it is also served on
+//! an ephemeral 127.0.0.1 port for tools that want to look at the database (the AWS CLI,
+//! NoSQL Workbench), from its own thread and runtime. It has no auth: loopback only.
 
 use anyhow::{Context, anyhow};
+use baton_aws::calls::CallCounter;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tracing::{debug, warn};
+
+use crate::in_process::InProcess;
 
 /// Where the runtime keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +35,40 @@ pub const DB_FILE: &str = "baton.db";
 /// How often expired items (DynamoDB TTL) are deleted; the emulator has no sweeper of its own.
 const TTL_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// The loopback server of `--expose-store`: how to stop it, and its thread.
+struct Exposed {
+    shutdown: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
 pub struct EmbeddedDynamo {
-    pub endpoint: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The loopback endpoint, when the store is exposed.
+    pub endpoint: Option<String>,
+    db: dynoxide::Database,
+    in_process: InProcess,
+    emulator: Option<std::thread::JoinHandle<()>>,
+    /// Dropped to stop the TTL sweeper.
+    sweeper: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+    exposed: Option<Exposed>,
+}
+
+/// Deletes expired items every minute, on a thread of its own: the emulator steps aside
+/// between pages of a sweep, so requests go on meanwhile.
+fn sweep(db: dynoxide::Database) -> anyhow::Result<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("dynamodb-ttl".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TTL_SWEEP_EVERY) {
+                match db.sweep_ttl() {
+                    Ok(n) if n > 0 => debug!(deleted = n, "TTL sweep"),
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "TTL sweep failed"),
+                }
+            }
+        })
+        .context("starting the TTL sweeper")?;
+    Ok((stop, thread))
 }
 
 fn open(location: &DataLocation) -> anyhow::Result<dynoxide::Database> {
@@ -54,68 +87,95 @@ fn open(location: &DataLocation) -> anyhow::Result<dynoxide::Database> {
     }
 }
 
-impl EmbeddedDynamo {
-    pub fn start(location: &DataLocation) -> anyhow::Result<Self> {
-        let db = open(location)?;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding the emulator port")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("dynamodb-emulator".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
+/// Serves `db` on `listener` from a thread of its own until told to stop.
+fn serve(db: dynoxide::Database, listener: std::net::TcpListener) -> anyhow::Result<Exposed> {
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("dynamodb-endpoint".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    warn!(error = %e, "could not start the store endpoint's runtime");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
                     Err(e) => {
-                        warn!(error = %e, "could not start the emulator runtime");
+                        warn!(error = %e, "store endpoint unusable");
                         return;
                     }
                 };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            warn!(error = %e, "emulator listener unusable");
-                            return;
-                        }
-                    };
-                    let sweeper = db.clone();
-                    tokio::spawn(async move {
-                        let mut every = tokio::time::interval(TTL_SWEEP_EVERY);
-                        every.tick().await;
-                        loop {
-                            every.tick().await;
-                            let db = sweeper.clone();
-                            match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
-                                Ok(Ok(n)) if n > 0 => debug!(deleted = n, "TTL sweep"),
-                                Ok(Err(e)) => warn!(error = %e, "TTL sweep failed"),
-                                _ => {}
-                            }
-                        }
-                    });
-                    if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    {
-                        warn!(error = %e, "emulator stopped with an error");
-                    }
-                });
-            })
-            .context("starting the emulator thread")?;
-        Ok(Self { endpoint: format!("http://{addr}"), shutdown: Some(tx), thread: Some(thread) })
+                let stop = async {
+                    let _ = stop.await;
+                };
+                if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, stop).await {
+                    warn!(error = %e, "the store endpoint stopped with an error");
+                }
+            });
+        })
+        .context("starting the store endpoint's thread")?;
+    Ok(Exposed { shutdown, thread })
+}
+
+impl EmbeddedDynamo {
+    /// The emulator, reached in process only.
+    pub fn start(location: &DataLocation) -> anyhow::Result<Self> {
+        Self::start_with(location, false)
     }
 
-    /// Stops serving and closes the database (flushing it), waiting for the thread.
+    /// The emulator, also served on a loopback port when `expose` (`--expose-store`).
+    pub fn start_with(location: &DataLocation, expose: bool) -> anyhow::Result<Self> {
+        let db = open(location)?;
+        let (mut endpoint, mut exposed) = (None, None);
+        if expose {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding the store endpoint")?;
+            listener.set_nonblocking(true)?;
+            endpoint = Some(format!("http://{}", listener.local_addr()?));
+            exposed = Some(serve(db.clone(), listener)?);
+        }
+        let sweeper = Some(sweep(db.clone())?);
+        let (in_process, emulator) = InProcess::start(db.clone()).context("starting the emulator thread")?;
+        Ok(Self { endpoint, db, in_process, emulator: Some(emulator), sweeper, exposed })
+    }
+
+    /// An SDK client of this emulator, in process; `counter` counts its calls.
+    pub fn client(&self, counter: Option<CallCounter>) -> aws_sdk_dynamodb::Client {
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .endpoint_url("http://baton.in-process")
+            .http_client(self.in_process.http_client())
+            .allow_no_auth();
+        if let Some(counter) = counter {
+            config = config.interceptor(counter);
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    /// The database itself, for tools that measure it (its own API, no SDK).
+    pub fn database(&self) -> dynoxide::Database {
+        self.db.clone()
+    }
+
+    /// Stops serving and closes the database (flushing it), waiting for the threads.
     pub fn stop(mut self) {
         self.shutdown_now();
     }
 
     fn shutdown_now(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some((stop, thread)) = self.sweeper.take() {
+            drop(stop);
+            let _ = thread.join();
         }
-        if let Some(thread) = self.thread.take() {
+        if let Some(exposed) = self.exposed.take() {
+            let _ = exposed.shutdown.send(());
+            let _ = exposed.thread.join();
+        }
+        self.in_process.stop();
+        if let Some(thread) = self.emulator.take() {
             let _ = thread.join();
         }
     }

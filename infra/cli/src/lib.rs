@@ -1,7 +1,8 @@
 //! The `baton` binary's library: the local runtime that `baton serve` starts and that the
 //! black-box tests drive in-process.
 //!
-//! - [`embedded`]: the DynamoDB emulator on its own thread and loopback port.
+//! - [`embedded`]: the DynamoDB emulator, reached in process ([`in_process`]) and, with
+//!   `--expose-store`, on a loopback port.
 //! - [`scheduler`]: `LocalQueue`, per-priority lanes with their own workers.
 //! - [`feed`]: the local change feed (old/new image of each write → events → notifier).
 //! - [`background`]: the timers (`queue:updated`, the approval and workflow sweeps).
@@ -10,6 +11,7 @@
 pub mod background;
 pub mod embedded;
 pub mod feed;
+pub mod in_process;
 pub mod runtime;
 pub mod scheduler;
 

@@ -9,8 +9,8 @@ use baton_aws::keys::{DynamoKeys, IDEMPOTENCY};
 use baton_aws::metrics::{DynamoMetricsStore, METRICS};
 use baton_aws::platform_state::{DynamoPlatformState, PLATFORM_STATE};
 use baton_aws::store::DynamoActionStore;
+use baton_aws::tables;
 use baton_aws::workflows::{DynamoWorkflowStore, WORKFLOWS};
-use baton_aws::{local_dynamodb_client, tables};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
 use baton_domain::usecases::{
@@ -41,6 +41,8 @@ pub struct ServeOptions {
     /// `BATON_ADMIN_KEY`: accepted as an admin key, exempt from rate limits (automation,
     /// tests). Stored hashed, never logged.
     pub admin_key: Option<String>,
+    /// `--expose-store`: also serve the database on a loopback port, for tools.
+    pub expose_store: bool,
     #[cfg(feature = "test-support")]
     pub hooks: TestHooks,
 }
@@ -72,6 +74,7 @@ impl ServeOptions {
             workers,
             store,
             admin_key: None,
+            expose_store: false,
             #[cfg(feature = "test-support")]
             hooks: TestHooks::default(),
         }
@@ -87,7 +90,8 @@ impl ServeOptions {
 
 pub struct Runtime {
     pub addr: SocketAddr,
-    pub dynamodb_endpoint: String,
+    /// The database's loopback endpoint, with `--expose-store`.
+    pub dynamodb_endpoint: Option<String>,
     pub boot_id: String,
     /// The admin key created on a first start (no key at all), to be shown this once.
     pub first_admin_key: Option<String>,
@@ -103,12 +107,12 @@ pub struct Runtime {
 
 impl Runtime {
     pub async fn start(opts: ServeOptions) -> anyhow::Result<Runtime> {
-        let dynamo = EmbeddedDynamo::start(&opts.data)?;
+        let dynamo = EmbeddedDynamo::start_with(&opts.data, opts.expose_store)?;
         #[cfg(feature = "test-support")]
         let calls = opts.hooks.dynamodb_calls.clone();
         #[cfg(not(feature = "test-support"))]
         let calls = None;
-        let client = local_dynamodb_client(&dynamo.endpoint, calls);
+        let client = dynamo.client(calls);
         tables::ACTIONS
             .ensure(&client, &opts.store.actions_table)
             .await

@@ -3,7 +3,6 @@
 
 use baton_aws::access::{API_KEYS, DynamoKeyStore, DynamoRateCounter, RATE_LIMITS};
 use baton_aws::config::StoreConfig;
-use baton_aws::local_dynamodb_client;
 use baton_cli::DataLocation;
 use baton_cli::embedded::EmbeddedDynamo;
 use baton_domain::auth::{ApiKey, KeyRateLimit, Scope};
@@ -81,7 +80,7 @@ fn shown(k: &ApiKey) -> Value {
 /// The keys of a data directory, through the same store adapter `baton serve` uses.
 async fn offline(dir: &std::path::Path) -> Result<(EmbeddedDynamo, Access), Failure> {
     let db = EmbeddedDynamo::start(&DataLocation::Dir(dir.to_path_buf()))?;
-    let client = local_dynamodb_client(&db.endpoint, None);
+    let client = db.client(None);
     let config = StoreConfig::from_env().map_err(|e| Failure::new(2, e.to_string()))?;
     for (t, name) in [(API_KEYS, &config.api_keys_table), (RATE_LIMITS, &config.rate_limits_table)] {
         t.ensure(&client, name).await.map_err(|e| Failure::new(exit::SERVER, e))?;

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Workers per priority, e.g. `critical=8,high=8,normal=16,low=8`.
     #[arg(long, value_parser = parse_workers)]
     workers: Option<[u32; 4]>,
+    /// Also serve the database on a loopback port (DynamoDB's API, no auth) for tools that
+    /// want to look at it, e.g. `aws dynamodb scan --endpoint-url <printed URL>`.
+    #[arg(long)]
+    expose_store: bool,
 }
 
 fn parse_workers(text: &str) -> Result<[u32; 4], String> {
@@ -67,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.workers.unwrap_or(DEFAULT_WORKERS),
         StoreConfig::from_env()?,
     );
+    opts.expose_store = args.expose_store;
     opts.admin_key = std::env::var("BATON_ADMIN_KEY").ok().filter(|k| !k.trim().is_empty());
     if let Some(k) = &opts.admin_key {
         Redactor::global().remember(k);
@@ -77,6 +82,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("BATON ADMIN KEY (shown once, keep it safe): {key}");
     }
     println!("Baton is listening on {} (WebSocket: ws://{}/ws)", runtime.url(), runtime.addr);
+    if let Some(endpoint) = &runtime.dynamodb_endpoint {
+        println!("The database is exposed at {endpoint} (DynamoDB's API, no auth, this machine only)");
+    }
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     tracing::info!("stopping: letting running attempts finish");
     runtime.stop().await;
