@@ -31,6 +31,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// One row per element of the array `v[key]`.
+pub fn rows(v: &Value, key: &str, row: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
+    v[key].as_array().into_iter().flatten().map(row).collect()
+}
+
 /// A string field, or `-`.
 pub fn text(v: &Value, key: &str) -> String {
     match &v[key] {

@@ -49,22 +49,17 @@ pub async fn run(globals: &Globals, command: ActionsCommand) -> Result<(), Failu
             ]);
             let r = client.get(&format!("/api/actions/recent{q}")).await?;
             output::emit(globals.json, &r, |r| {
-                let rows: Vec<Vec<String>> = r["actions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| {
-                        vec![
-                            text(a, "id"),
-                            text(a, "type"),
-                            text(a, "platform"),
-                            text(a, "priority"),
-                            status(&text(a, "state")),
-                            text(a, "timestamp"),
-                            a["errorCode"].as_str().unwrap_or("").to_owned(),
-                        ]
-                    })
-                    .collect();
+                let rows = output::rows(r, "actions", |a| {
+                    vec![
+                        text(a, "id"),
+                        text(a, "type"),
+                        text(a, "platform"),
+                        text(a, "priority"),
+                        status(&text(a, "state")),
+                        text(a, "timestamp"),
+                        a["errorCode"].as_str().unwrap_or("").to_owned(),
+                    ]
+                });
                 output::table(&["ID", "TYPE", "PLATFORM", "PRIORITY", "STATUS", "CREATED", "ERROR"], &rows);
                 eprintln!("{} of {} shown", rows.len(), r["total"]);
             });

@@ -64,20 +64,15 @@ pub async fn run(globals: &Globals, command: ApprovalsCommand) -> Result<(), Fai
         ApprovalsCommand::List { status: st, limit } => {
             let r = client.get(&format!("/api/approvals?status={st}&limit={limit}")).await?;
             output::emit(globals.json, &r, |r| {
-                let rows: Vec<Vec<String>> = r["approvals"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| {
-                        vec![
-                            text(a, "id"),
-                            status(&text(a, "status")),
-                            format!("{} {}", text(&a["action"], "type"), text(&a["action"], "platform")),
-                            text(a, "reason"),
-                            text(a, "expiresAt"),
-                        ]
-                    })
-                    .collect();
+                let rows = output::rows(r, "approvals", |a| {
+                    vec![
+                        text(a, "id"),
+                        status(&text(a, "status")),
+                        format!("{} {}", text(&a["action"], "type"), text(&a["action"], "platform")),
+                        text(a, "reason"),
+                        text(a, "expiresAt"),
+                    ]
+                });
                 output::table(&["APPROVAL", "STATUS", "ACTION", "REASON", "EXPIRES"], &rows);
             });
         }

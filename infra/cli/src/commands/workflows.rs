@@ -31,23 +31,17 @@ pub async fn run(globals: &Globals, command: WorkflowsCommand) -> Result<(), Fai
         WorkflowsCommand::List { status: st, limit } => {
             let r = client.get(&format!("/api/workflows?status={st}&limit={limit}")).await?;
             output::emit(globals.json, &r, |r| {
-                let rows: Vec<Vec<String>> = r["workflows"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|w| {
-                        let steps = w["steps"].as_array().map_or(0, Vec::len);
-                        let done =
-                            w["steps"].as_array().into_iter().flatten().filter(|s| s["status"] == "success").count();
-                        vec![
-                            text(w, "workflowId"),
-                            text(w, "name"),
-                            status(&text(w, "status")),
-                            format!("{done}/{steps}"),
-                            text(w, "createdAt"),
-                        ]
-                    })
-                    .collect();
+                let rows = output::rows(r, "workflows", |w| {
+                    let steps = w["steps"].as_array().map_or(0, Vec::len);
+                    let done = w["steps"].as_array().into_iter().flatten().filter(|s| s["status"] == "success").count();
+                    vec![
+                        text(w, "workflowId"),
+                        text(w, "name"),
+                        status(&text(w, "status")),
+                        format!("{done}/{steps}"),
+                        text(w, "createdAt"),
+                    ]
+                });
                 output::table(&["WORKFLOW", "NAME", "STATUS", "STEPS", "CREATED"], &rows);
             });
         }
