@@ -54,16 +54,19 @@ const CONCURRENCY: usize = 64;
 struct Opts {
     actions: usize,
     memory: bool,
+    /// Only the steady run (for profiling).
+    only_steady: bool,
 }
 
 fn parse_args() -> anyhow::Result<Opts> {
-    let mut opts = Opts { actions: 10_000, memory: false };
+    let mut opts = Opts { actions: 10_000, memory: false, only_steady: false };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--actions" => opts.actions = args.next().context("--actions N")?.parse()?,
             "--memory" => opts.memory = true,
-            other => bail!("unknown argument {other}; usage: baton-bench [--actions N] [--memory]"),
+            "--only-steady" => opts.only_steady = true,
+            other => bail!("unknown argument {other}; usage: baton-bench [--actions N] [--memory] [--only-steady]"),
         }
     }
     Ok(opts)
@@ -97,6 +100,10 @@ fn peak_rss_mib() -> f64 {
 fn reset_peak_rss() {
     // Linux: writing 5 resets the peak RSS (VmHWM) to the current RSS.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn per_action(calls: &CallCounter, n: usize) -> Vec<(String, f64)> {
+    calls.snapshot_by_table().into_iter().map(|(op, c)| (op, c as f64 / n as f64)).collect()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -228,6 +235,7 @@ async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
     let mut latencies: Vec<f64> =
         submitted.iter().map(|(id, sent)| (done[id] - *sent).as_secs_f64() * 1000.0).collect();
     latencies.sort_by(f64::total_cmp);
+    eprintln!("calls per action by operation: {:?}", per_action(&calls, opts.actions));
     let writes = calls.writes() as f64;
     let all_calls: u64 = calls.snapshot().values().sum();
     let result = Steady {
@@ -311,6 +319,14 @@ fn machine() -> String {
 async fn main() -> anyhow::Result<()> {
     let opts = parse_args()?;
     let storage = if opts.memory { "in-memory database" } else { "file database (the default of `baton serve`)" };
+    if opts.only_steady {
+        let s = steady(&opts).await?;
+        eprintln!(
+            "{:.0} actions/s, {:.2} writes, {:.2} calls per action",
+            s.throughput, s.writes_per_action, s.calls_per_action
+        );
+        return Ok(());
+    }
     eprintln!("emulator ceiling...");
     let ceiling = ceiling::sdk(&opts).await?;
     eprintln!("emulator's own API ceiling...");

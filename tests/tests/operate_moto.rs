@@ -98,8 +98,7 @@ async fn a_dead_lettered_work_item_goes_back_into_its_queue_and_runs() {
     let new = baton_domain::validation::parse_action(&value, "action").expect("valid");
     let action = baton_domain::model::Action::accepted(new, None, chrono::Utc::now(), 0, 0);
     baton_domain::ports::ActionStore::insert(stack.store.as_ref(), &action).await.expect("stored");
-    let item =
-        baton_domain::model::WorkItem { action_id: "dl-1".into(), priority: baton_domain::model::Priority::Normal };
+    let item = baton_domain::model::WorkItem::new("dl-1", baton_domain::model::Priority::Normal);
     let body = serde_json::to_string(&item).expect("json");
     stack.sqs.send_message().queue_url(&stack.urls.dlq[2]).message_body(body).send().await.expect("dead-lettered");
     assert_eq!(stack.dead_letters().await.iter().sum::<u64>(), 1);

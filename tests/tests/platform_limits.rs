@@ -64,7 +64,7 @@ impl World {
             clock: Arc::new(SystemClock),
         };
         submitter.submit(parse_submission(&json!({ "action": a })).expect("valid")).await.expect("accepted");
-        WorkItem { action_id: id.into(), priority: Priority::Normal }
+        WorkItem::new(id, Priority::Normal)
     }
 
     /// `n` workers executing `items` (item i by worker i) all at once.

@@ -44,7 +44,7 @@ async fn receive(client: &Client, url: &str, visibility: Option<i32>) -> Vec<aws
 }
 
 fn item(id: &str, p: Priority) -> WorkItem {
-    WorkItem { action_id: id.into(), priority: p }
+    WorkItem::new(id, p)
 }
 
 #[tokio::test]

@@ -52,12 +52,12 @@ pub fn state(config: &Config, sdk: &SdkConfig, platforms: &PlatformSettings) -> 
         limits: config.store.limits.clone(),
         configured: config.configured_platforms.clone(),
     };
-    let access = Access {
-        keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
-        counters: Arc::new(DynamoRateCounter::new(dynamodb.clone(), &config.store.rate_limits_table)),
-        limits: config.store.api_limits,
-        clock: Arc::new(SystemClock),
-    };
+    let access = Access::serving(
+        Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
+        Arc::new(DynamoRateCounter::new(dynamodb.clone(), &config.store.rate_limits_table)),
+        config.store.api_limits,
+        Arc::new(SystemClock),
+    );
     with_ports(Ports {
         store: approvals.actions.clone(),
         queue: approvals.submitter.queue.clone(),

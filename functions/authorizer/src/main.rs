@@ -15,12 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(Needs::default())?;
     let sdk = sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let access = Access {
-        keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
-        counters: Arc::new(DynamoRateCounter::new(dynamodb, &config.store.rate_limits_table)),
-        limits: config.store.api_limits,
-        clock: Arc::new(SystemClock),
-    };
+    let access = Access::serving(
+        Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.store.api_keys_table)),
+        Arc::new(DynamoRateCounter::new(dynamodb, &config.store.rate_limits_table)),
+        config.store.api_limits,
+        Arc::new(SystemClock),
+    );
     let (access, origins) = (&access, &config.store.cors_origins);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         match authorizer::handler::decide(access, origins, &event.payload).await {

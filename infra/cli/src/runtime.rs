@@ -159,12 +159,12 @@ impl Runtime {
         ));
         let workflow_keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.workflows_table));
         let keys = Arc::new(DynamoKeys::new(client.clone(), &opts.store.idempotency_table));
-        let access = Access {
-            keys: Arc::new(DynamoKeyStore::new(client.clone(), &opts.store.api_keys_table)),
-            counters: Arc::new(DynamoRateCounter::new(client.clone(), &opts.store.rate_limits_table)),
-            limits: opts.store.api_limits,
-            clock: clock.clone(),
-        };
+        let access = Access::serving(
+            Arc::new(DynamoKeyStore::new(client.clone(), &opts.store.api_keys_table)),
+            Arc::new(DynamoRateCounter::new(client.clone(), &opts.store.rate_limits_table)),
+            opts.store.api_limits,
+            clock.clone(),
+        );
         // Auth is always on. `BATON_ADMIN_KEY` is the operator's key; without any key at all,
         // a first admin key is made and shown once.
         if let Some(text) = &opts.admin_key {

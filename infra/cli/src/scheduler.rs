@@ -206,7 +206,10 @@ impl LocalQueue {
             }
             let item = &entry.item;
             match outcome {
-                Ok(Ok(Outcome::RetryIn(delay) | Outcome::NotYet(delay))) => self.push(entry.item, delay),
+                // The image it carried is old now: the next delivery reads the table.
+                Ok(Ok(Outcome::RetryIn(delay) | Outcome::NotYet(delay))) => {
+                    self.push(WorkItem { snapshot: None, ..entry.item }, delay)
+                }
                 Ok(Ok(Outcome::Completed | Outcome::Failed(_) | Outcome::Skipped(_))) => {}
                 Ok(Err(e)) => {
                     let failures = entry.failures + 1;
@@ -252,7 +255,7 @@ mod tests {
     use super::*;
 
     fn item(id: &str, p: Priority) -> WorkItem {
-        WorkItem { action_id: id.into(), priority: p }
+        WorkItem::new(id, p)
     }
 
     #[tokio::test(start_paused = true)]

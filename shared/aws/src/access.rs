@@ -1,5 +1,6 @@
 //! `DynamoKeyStore` (the API keys, by the hash of the key) and `DynamoRateCounter` (the API's
-//! rate-limit counters: a conditional `ADD` per window, expiring by TTL).
+//! rate-limit counters: a conditional `ADD` per window, expiring by TTL; the domain's
+//! `BlockCounter` takes from them in blocks).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -182,17 +183,18 @@ impl DynamoRateCounter {
 
 #[async_trait]
 impl RateCounter for DynamoRateCounter {
-    async fn hit(&self, counter: &Counter) -> Result<Option<u64>, StoreError> {
+    async fn take(&self, counter: &Counter, n: u64) -> Result<Option<u64>, StoreError> {
+        let Some(most) = counter.limit.checked_sub(n) else { return Ok(None) };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(counter.id.clone()))
-            .update_expression("ADD #n :one SET expiresAt = if_not_exists(expiresAt, :expires)")
-            .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+            .update_expression("ADD #n :n SET expiresAt = if_not_exists(expiresAt, :expires)")
+            .condition_expression("attribute_not_exists(#n) OR #n <= :most")
             .expression_attribute_names("#n", "count")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(counter.limit.to_string()))
+            .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
+            .expression_attribute_values(":most", AttributeValue::N(most.to_string()))
             .expression_attribute_values(
                 ":expires",
                 AttributeValue::N((counter.resets_at.timestamp() + 60).to_string()),

@@ -9,11 +9,18 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// The same calls by operation and table ("UpdateItem baton-actions").
+    by_table: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl CallCounter {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Calls by operation and the table the request names (first `TableName` in its body).
+    pub fn snapshot_by_table(&self) -> BTreeMap<String, u64> {
+        self.by_table.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub fn get(&self, operation: &str) -> u64 {
@@ -22,6 +29,9 @@ impl CallCounter {
 
     pub fn reset(&self) {
         if let Ok(mut c) = self.counts.lock() {
+            c.clear();
+        }
+        if let Ok(mut c) = self.by_table.lock() {
             c.clear();
         }
     }
@@ -58,9 +68,20 @@ impl Intercept for CallCounter {
             },
             None => format!("{} {}", request.method(), request.uri()),
         };
+        let table = request.body().bytes().and_then(table_name).unwrap_or_default();
+        if let Ok(mut c) = self.by_table.lock() {
+            *c.entry(format!("{op} {table}")).or_insert(0) += 1;
+        }
         if let Ok(mut c) = self.counts.lock() {
             *c.entry(op).or_insert(0) += 1;
         }
         Ok(())
     }
+}
+
+/// The first `"TableName":"…"` of a JSON request body (batch requests name tables as keys).
+fn table_name(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let rest = &text[text.find("\"TableName\":\"")? + 13..];
+    Some(rest[..rest.find('"')?].to_owned())
 }

@@ -382,7 +382,7 @@ pub trait KeyStore: Send + Sync {
 /// The API's rate-limit counters, shared by every process.
 #[async_trait]
 pub trait RateCounter: Send + Sync {
-    /// Counts one request on `counter`: its count now, or `None` when its limit was reached
-    /// (and the request is not counted).
-    async fn hit(&self, counter: &Counter) -> Result<Option<u64>, StoreError>;
+    /// Counts `n` requests on `counter` if they all fit under its limit: its count now, or
+    /// `None` when they do not (and nothing is counted).
+    async fn take(&self, counter: &Counter, n: u64) -> Result<Option<u64>, StoreError>;
 }

@@ -211,12 +211,12 @@ impl Stack {
             clock: Arc::new(SystemClock),
             worker_id: "sandbox-1".into(),
         });
-        let access = Access {
-            keys: Arc::new(DynamoKeyStore::new(dynamodb.clone(), "api-keys")),
-            counters: Arc::new(DynamoRateCounter::new(dynamodb.clone(), "rate-limits")),
-            limits: Default::default(),
-            clock: Arc::new(SystemClock),
-        };
+        let access = Access::serving(
+            Arc::new(DynamoKeyStore::new(dynamodb.clone(), "api-keys")),
+            Arc::new(DynamoRateCounter::new(dynamodb.clone(), "rate-limits")),
+            Default::default(),
+            Arc::new(SystemClock),
+        );
         Ok(Self {
             access,
             keys: Arc::new(DynamoKeys::new(dynamodb.clone(), "idempotency")),

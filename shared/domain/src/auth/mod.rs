@@ -7,6 +7,8 @@
 //!
 //! Pure; must not import any adapter crate.
 
+pub mod blocks;
+pub mod cached;
 pub mod limits;
 pub mod slack;
 

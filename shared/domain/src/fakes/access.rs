@@ -62,13 +62,13 @@ pub struct MemoryCounters {
 
 #[async_trait]
 impl RateCounter for MemoryCounters {
-    async fn hit(&self, counter: &Counter) -> Result<Option<u64>, StoreError> {
+    async fn take(&self, counter: &Counter, n: u64) -> Result<Option<u64>, StoreError> {
         let mut counts = lock(&self.counts);
-        let n = counts.entry(counter.id.clone()).or_insert(0);
-        if *n >= counter.limit {
+        let count = counts.entry(counter.id.clone()).or_insert(0);
+        if *count + n > counter.limit {
             return Ok(None);
         }
-        *n += 1;
-        Ok(Some(*n))
+        *count += n;
+        Ok(Some(*count))
     }
 }

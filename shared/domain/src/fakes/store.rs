@@ -17,6 +17,8 @@ pub struct MemoryStore {
     items: Mutex<HashMap<String, Action>>,
     /// Every successful write, in order: (old, new).
     pub writes: Mutex<Vec<(Option<Action>, Action)>>,
+    /// Reads by id.
+    pub reads: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryStore {
@@ -42,6 +44,7 @@ impl ActionStore for MemoryStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<Action>, StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(lock(&self.items).get(id).cloned())
     }
 

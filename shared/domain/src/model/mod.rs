@@ -318,12 +318,42 @@ pub struct TransitionRefused {
 }
 
 /// What travels on a queue: "work on action X" — never the action itself (the table is the truth).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkItem {
     pub action_id: String,
     pub priority: Priority,
+    /// The action as it was queued, only on a queue inside this process (`baton serve`): the
+    /// executor may lease from it without reading the table first. Every write from it is
+    /// still pinned to its version, and a lost race reads the table. Never sent over SQS (a
+    /// message's content is not trusted as an action's).
+    #[serde(skip)]
+    pub snapshot: Option<std::sync::Arc<Action>>,
 }
+
+impl WorkItem {
+    pub fn new(action_id: impl Into<String>, priority: Priority) -> Self {
+        Self { action_id: action_id.into(), priority, snapshot: None }
+    }
+
+    /// The item of an action just stored, carrying its image.
+    pub fn of(action: &Action) -> Self {
+        Self {
+            action_id: action.id.clone(),
+            priority: action.priority,
+            snapshot: Some(std::sync::Arc::new(action.clone())),
+        }
+    }
+}
+
+/// Items are the same work whatever image they carry.
+impl PartialEq for WorkItem {
+    fn eq(&self, other: &Self) -> bool {
+        self.action_id == other.action_id && self.priority == other.priority
+    }
+}
+
+impl Eq for WorkItem {}
 
 mod feedback;
 mod lifecycle;

@@ -8,6 +8,8 @@ use chrono::Duration as ChronoDuration;
 use std::sync::Arc;
 use tracing::warn;
 
+use crate::auth::blocks::BlockCounter;
+use crate::auth::cached::{CachedKeys, KEY_CACHE_TTL};
 use crate::auth::limits::{ApiLimits, Caller, RouteGroup, Verdict, counters, verdict};
 use crate::auth::{ApiKey, AuthFailure, KeyRequest, Principal, Scope, check, generate, hash_key};
 use crate::error::{DomainError, StoreError};
@@ -26,6 +28,22 @@ pub struct Access {
 }
 
 impl Access {
+    /// The access of a serving process (`baton serve`, the authorizer, the api function):
+    /// verified keys remembered for a few seconds, rate-limit tokens taken in blocks.
+    pub fn serving(
+        keys: Arc<dyn KeyStore>,
+        counters: Arc<dyn RateCounter>,
+        limits: ApiLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            keys: Arc::new(CachedKeys::new(keys, KEY_CACHE_TTL)),
+            counters: Arc::new(BlockCounter::new(counters)),
+            limits,
+            clock,
+        }
+    }
+
     /// The caller of a request that presented `key` (the text after `Bearer `).
     pub async fn authenticate(&self, key: Option<&str>) -> Result<Result<Principal, AuthFailure>, DomainError> {
         let Some(text) = key.map(str::trim).filter(|k| !k.is_empty()) else { return Ok(Err(AuthFailure::Missing)) };
@@ -51,7 +69,7 @@ impl Access {
         let counters = counters(&self.limits, caller, group, now);
         let mut counts = Vec::with_capacity(counters.len());
         for c in &counters {
-            match self.counters.hit(c).await {
+            match self.counters.take(c, 1).await {
                 Ok(n) => counts.push(n),
                 Err(e) => {
                     warn!(counter = %c.id, error = %e, "rate-limit counter unavailable; not limiting");

@@ -23,6 +23,9 @@ pub const LEASE_GRACE: Duration = Duration::from_secs(5);
 /// so an expired lease never overlaps a call still running.
 pub const CALL_MARGIN: Duration = Duration::from_secs(2);
 
+/// Why a delivery was skipped when another worker (or a newer image) was first.
+pub const TAKEN: &str = "another worker took it";
+
 /// What became of one delivery of a work item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -111,13 +114,28 @@ impl Executor {
         item: &WorkItem,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Outcome, DomainError> {
+        // The image the item carries, if it is ready to lease: no read. A lost lease race
+        // means the image was old (or another worker was first): the table decides.
+        if let Some(snapshot) =
+            item.snapshot.as_deref().filter(|a| a.status.is_runnable() && a.can_lease(self.clock.now()))
+        {
+            match self.decide(snapshot, deadline).await {
+                Ok(Outcome::Skipped(TAKEN)) | Err(DomainError::Store(StoreError::Conflict)) => {}
+                outcome => return outcome,
+            }
+        }
         let Some(action) = self.store.get(&item.action_id).await? else {
             return Ok(Outcome::Skipped("unknown action"));
         };
+        self.decide(&action, deadline).await
+    }
+
+    /// What to do with `action` as it is read (or as its item carries it).
+    async fn decide(&self, action: &Action, deadline: Option<tokio::time::Instant>) -> Result<Outcome, DomainError> {
         let now = self.clock.now();
         if action.status.is_terminal() {
             if action.fallback_pending {
-                return self.settle_fallback(&action).await;
+                return self.settle_fallback(action).await;
             }
             return Ok(Outcome::Skipped("already finished"));
         }
@@ -134,15 +152,15 @@ impl Executor {
             });
         }
         if action.status.is_runnable()
-            && let Some(error) = crate::approval::unapproved(&action)
+            && let Some(error) = crate::approval::unapproved(action)
         {
             warn!("refusing to run data that was not approved");
             let failed = action.give_up(error, now).map_err(refused)?;
-            return self.finish(&action, failed, Outcome::Failed(ErrorCode::PermissionDenied)).await;
+            return self.finish(action, failed, Outcome::Failed(ErrorCode::PermissionDenied)).await;
         }
         if action.interruptions_exhausted(now) {
             let failed = action.exhaust(now).map_err(refused)?;
-            return self.finish(&action, failed, Outcome::Failed(ErrorCode::UnknownError)).await;
+            return self.finish(action, failed, Outcome::Failed(ErrorCode::UnknownError)).await;
         }
         let lease = action.timeout() + self.lease_grace;
         if let Some(deadline) = deadline
@@ -152,13 +170,13 @@ impl Executor {
         }
         let operation = Operation::resolve(action.platform, action.action_type, &action.data).ok();
         let leased = match (&self.guard, operation) {
-            (Some(guard), Some(op)) if !action.dry_run => match self.lease_guarded(guard, &action, op, lease).await? {
+            (Some(guard), Some(op)) if !action.dry_run => match self.lease_guarded(guard, action, op, lease).await? {
                 Ok(leased) => leased,
                 Err(outcome) => return Ok(outcome),
             },
-            _ => match self.lease(&action, lease).await? {
+            _ => match self.lease(action, lease).await? {
                 Some(leased) => Leased { leased, probe: false, guarded: false },
-                None => return Ok(Outcome::Skipped("another worker took it")),
+                None => return Ok(Outcome::Skipped(TAKEN)),
             },
         };
         self.run(leased, operation, deadline).await
@@ -200,7 +218,7 @@ impl Executor {
             Look::Go { seen, probe, paid } => (seen, probe, paid),
         };
         let Some(leased) = self.lease(action, lease).await? else {
-            return Ok(Err(Outcome::Skipped("another worker took it")));
+            return Ok(Err(Outcome::Skipped(TAKEN)));
         };
         match guard.admit(seen, probe, paid, lease).await? {
             Admission::Go { probe } => Ok(Ok(Leased { leased, probe, guarded: true })),
@@ -231,7 +249,7 @@ impl Executor {
                         // Not ours to wait for: give the token back.
                         guard.release(action.platform, &key, 1).await;
                         match e {
-                            StoreError::Conflict => Ok(Outcome::Skipped("another worker took it")),
+                            StoreError::Conflict => Ok(Outcome::Skipped(TAKEN)),
                             other => Err(other.into()),
                         }
                     }
@@ -310,7 +328,7 @@ impl Executor {
         };
         let failed = action.give_up(error, self.clock.now()).map_err(refused)?;
         match self.finish(action, failed, Outcome::Failed(ErrorCode::ServiceDown)).await {
-            Err(DomainError::Store(StoreError::Conflict)) => Ok(Outcome::Skipped("another worker took it")),
+            Err(DomainError::Store(StoreError::Conflict)) => Ok(Outcome::Skipped(TAKEN)),
             other => other,
         }
     }

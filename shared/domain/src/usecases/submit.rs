@@ -100,7 +100,7 @@ impl Submitter {
             }
             Err(e) => return Err(e.into()),
         }
-        let item = WorkItem { action_id: action.id.clone(), priority: action.priority };
+        let item = WorkItem::of(&action);
         if let Err(e) = self.queue.enqueue(item, Duration::ZERO).await {
             // The action is stored as queued: the re-drive (restart or scheduler) will deliver it.
             warn!(action_id = %action.id, error = %e, "queueing failed; the action waits for re-drive");

@@ -65,7 +65,7 @@ pub async fn recover(
             ready_at = now;
         }
         let delay = (ready_at - now).to_std().unwrap_or_default();
-        work.push((WorkItem { action_id: entry.id.clone(), priority }, delay));
+        work.push((WorkItem::new(entry.id.clone(), priority), delay));
         Ok(())
     })
     .await?;
@@ -101,7 +101,7 @@ pub async fn redrive(
         };
         let due = entry.redriven_at.is_none_or(|t| t + period <= now);
         if stuck && due && store.mark_redriven(&entry.id, entry.redriven_at, now).await? {
-            batch.push((WorkItem { action_id: entry.id.clone(), priority }, Duration::ZERO));
+            batch.push((WorkItem::new(entry.id.clone(), priority), Duration::ZERO));
         }
         Ok(())
     })

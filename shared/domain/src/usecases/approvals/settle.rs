@@ -114,7 +114,7 @@ impl Approvals {
     }
 
     async fn enqueue(&self, action: &Action) {
-        let item = WorkItem { action_id: action.id.clone(), priority: action.priority };
+        let item = WorkItem::new(action.id.clone(), action.priority);
         if let Err(e) = self.submitter.queue.enqueue(item, Duration::ZERO).await {
             // Stored as queued: the re-drive delivers it.
             warn!(action_id = %action.id, error = %e, "queueing the approved action failed; it waits for re-drive");

@@ -16,6 +16,21 @@ async fn a_success_takes_three_writes_and_records_timings() {
 }
 
 #[tokio::test]
+async fn the_item_a_submission_queues_runs_without_a_read_and_an_old_image_reads_the_table() {
+    let w = World::new(vec![Ok(json!({"ok": true}))]);
+    let id = w.submit(json!({})).await;
+    let (queued, _) = w.queue.items.lock().expect("queue").pop_front().expect("queued");
+    assert!(queued.snapshot.is_some(), "the submission's image travels with the item");
+    let reads = || w.store.reads.load(std::sync::atomic::Ordering::Relaxed);
+    let ex = w.executor("w1");
+    assert_eq!(ex.execute(&queued).await.expect("ran"), Outcome::Completed);
+    assert_eq!(reads(), 0, "leased from the image");
+    // The same item again: its image is old now; the lease loses and the table says done.
+    assert_eq!(ex.execute(&queued).await.expect("ran"), Outcome::Skipped("already finished"));
+    assert_eq!((reads(), w.platform.call_count()), (1, 1), "one read, and the platform was called once");
+}
+
+#[tokio::test]
 async fn retriable_failures_retry_with_backoff_then_fail_when_spent() {
     let w = World::new(vec![down()]);
     let id = w.submit(json!({"retryConfig": {"maxRetries": 2, "initialDelay": 100}})).await;

@@ -80,7 +80,7 @@ impl World {
 }
 
 pub(super) fn item(id: &str) -> WorkItem {
-    WorkItem { action_id: id.into(), priority: Priority::Normal }
+    WorkItem::new(id, Priority::Normal)
 }
 
 pub(super) fn down() -> Result<Value, PlatformError> {
