@@ -8,7 +8,6 @@ use anyhow::{Context, anyhow, bail};
 use baton_aws::calls::CallCounter;
 use baton_cli::{DataLocation, Runtime, ServeOptions};
 use baton_domain::model::Action;
-use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -18,6 +17,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 mod ceiling;
+mod fanout;
+mod openloop;
+mod report;
 
 const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
 /// The operator's key of the runtimes the benchmark starts (only to make the bench's own key).
@@ -53,20 +55,28 @@ const CONCURRENCY: usize = 64;
 
 struct Opts {
     actions: usize,
+    /// The big backlog's size (0: skipped).
+    backlog: usize,
+    /// Dashboards of the fan-out run (0: skipped).
+    clients: usize,
     memory: bool,
     /// Only the steady run (for profiling).
     only_steady: bool,
 }
 
 fn parse_args() -> anyhow::Result<Opts> {
-    let mut opts = Opts { actions: 10_000, memory: false, only_steady: false };
+    let mut opts = Opts { actions: 10_000, backlog: 100_000, clients: 1000, memory: false, only_steady: false };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--actions" => opts.actions = args.next().context("--actions N")?.parse()?,
             "--memory" => opts.memory = true,
+            "--backlog" => opts.backlog = args.next().context("--backlog N")?.parse()?,
+            "--clients" => opts.clients = args.next().context("--clients N")?.parse()?,
             "--only-steady" => opts.only_steady = true,
-            other => bail!("unknown argument {other}; usage: baton-bench [--actions N] [--memory] [--only-steady]"),
+            other => bail!(
+                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady]"
+            ),
         }
     }
     Ok(opts)
@@ -253,19 +263,21 @@ async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
 
 struct Backlog {
     drain_s: f64,
+    /// Seconds from the release to the 10k-th, 50k-th and 100k-th completion (those reached).
+    marks: Vec<(usize, f64)>,
     probe_queue_ms: u64,
     probe_observed_ms: f64,
 }
 
 /// `priorities` of the backlog; a critical probe is submitted the moment the workers start.
-async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result<Backlog> {
+async fn backlog(opts: &Opts, name: &str, priorities: &[&str], count: usize) -> anyhow::Result<Backlog> {
     let loc = location(opts, name);
     let calls = CallCounter::default();
     let runtime = Runtime::start(options(loc.clone(), &calls, true)).await?;
     make_key(&runtime.url()).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
-    let bodies = (0..opts.actions).map(|i| action_body(i, priorities[i % priorities.len()])).collect();
+    let bodies = (0..count).map(|i| action_body(i, priorities[i % priorities.len()])).collect();
     let mut submitted = submit_all(&http, &runtime.url(), bodies).await?;
     let resumed = Instant::now();
     runtime.resume_workers();
@@ -275,6 +287,10 @@ async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result
     let mut executing = HashMap::new();
     let done = await_completions(&mut frames, &submitted, &mut executing).await?;
     let drain = done.values().max().copied().unwrap_or(resumed) - resumed;
+    let mut times: Vec<f64> = done.values().map(|t| (*t - resumed).as_secs_f64()).collect();
+    times.sort_by(f64::total_cmp);
+    let marks =
+        [10_000, 50_000, 100_000].into_iter().filter(|&m| m <= times.len()).map(|m| (m, times[m - 1])).collect();
     // The probe's own executing frame may have been recorded under `executing` only if it was
     // not in `submitted` yet when it arrived; look it up either way.
     let probe_exec = executing.get(&probe_id).cloned();
@@ -287,6 +303,7 @@ async fn backlog(opts: &Opts, name: &str, priorities: &[&str]) -> anyhow::Result
     };
     let result = Backlog {
         drain_s: drain.as_secs_f64(),
+        marks,
         probe_queue_ms,
         probe_observed_ms: (done[&probe_id] - probe_sent).as_secs_f64() * 1000.0,
     };
@@ -318,7 +335,6 @@ fn machine() -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let opts = parse_args()?;
-    let storage = if opts.memory { "in-memory database" } else { "file database (the default of `baton serve`)" };
     if opts.only_steady {
         let s = steady(&opts).await?;
         eprintln!(
@@ -332,47 +348,39 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("emulator's own API ceiling...");
     let api_ceiling = ceiling::api(&opts).await?;
     eprintln!("steady run...");
-    let s = steady(&opts).await?;
+    let steady = steady(&opts).await?;
+    let mut open = Vec::new();
+    for share in [0.5, 0.8] {
+        eprintln!("open loop at {:.0} % of {:.0} actions/s...", share * 100.0, steady.throughput);
+        open.push(openloop::run(&opts, steady.throughput * share, 15.0).await?);
+    }
     eprintln!("backlog, all priorities...");
-    let mixed = backlog(&opts, "backlog-mixed", &PRIORITIES).await?;
+    let mixed = backlog(&opts, "backlog-mixed", &PRIORITIES, opts.actions).await?;
     eprintln!("backlog, no critical...");
-    let lower = backlog(&opts, "backlog-lower", &PRIORITIES[1..]).await?;
-
-    let fraction = s.throughput * s.writes_per_action / ceiling;
-    println!("### {} — {}", Utc::now().format("%Y-%m-%d"), storage);
-    println!();
-    println!("Machine: {}. Release build, runtime in-process with the load generator.", machine());
-    println!();
-    println!("| measure | result | target |");
-    println!("|---|---|---|");
-    println!(
-        "| throughput, {} dry-run actions (Slack + Notion × 4 priorities, {CONCURRENCY} concurrent submitters) | {:.0} actions/s | ≥ 1,500 |",
-        opts.actions, s.throughput
-    );
-    println!("| submit → completed, p50 / p99 | {:.1} ms / {:.1} ms | |", s.p50_ms, s.p99_ms);
-    println!("| store writes per action | {:.2} | ≤ 4 |", s.writes_per_action);
-    println!("| DynamoDB calls per action (all kinds) | {:.2} | |", s.calls_per_action);
-    println!("| peak RSS (runtime + emulator + load generator) | {:.0} MiB | |", s.peak_rss_mib);
-    println!(
-        "| emulator write ceiling through the SDK in process (conditional PutItem, 16 concurrent) | {:.0} writes/s | |",
-        ceiling
-    );
-    println!("| runtime's write rate as a fraction of that ceiling | {:.0} % | |", fraction * 100.0);
-    println!("| emulator's own API ceiling (conditional put_item, no SDK) | {:.0} writes/s | |", api_ceiling);
-    println!(
-        "| runtime's write rate as a fraction of the API ceiling | {:.0} % | |",
-        s.throughput * s.writes_per_action / api_ceiling * 100.0
-    );
-    println!("| drain of {} queued (all 4 priorities) | {:.2} s | ≤ 10 s |", opts.actions, mixed.drain_s);
-    println!(
-        "| critical submitted into that backlog: start / completed | {} ms / {:.0} ms | |",
-        mixed.probe_queue_ms, mixed.probe_observed_ms
-    );
-    println!("| drain of {} queued (high, normal, low) | {:.2} s | ≤ 10 s |", opts.actions, lower.drain_s);
-    println!(
-        "| critical submitted into that backlog: start / completed | {} ms / {:.0} ms | ≤ 50 ms start |",
-        lower.probe_queue_ms, lower.probe_observed_ms
-    );
-    println!();
+    let lower = backlog(&opts, "backlog-lower", &PRIORITIES[1..], opts.actions).await?;
+    let big = if opts.backlog > 0 {
+        eprintln!("backlog of {}, no critical...", opts.backlog);
+        Some(backlog(&opts, "backlog-big", &PRIORITIES[1..], opts.backlog).await?)
+    } else {
+        None
+    };
+    let fanout = if opts.clients > 0 {
+        eprintln!("fan-out to {} dashboards...", opts.clients);
+        Some(fanout::run(&opts, opts.clients, 1000.0 / 3.0, 15.0).await?)
+    } else {
+        None
+    };
+    report::print(&report::Results {
+        opts: &opts,
+        machine: machine(),
+        ceiling,
+        api_ceiling,
+        steady,
+        open,
+        mixed,
+        lower,
+        big,
+        fanout,
+    });
     Ok(())
 }
