@@ -62,10 +62,19 @@ struct Opts {
     memory: bool,
     /// Only the steady run (for profiling).
     only_steady: bool,
+    /// Only the fan-out run.
+    only_fanout: bool,
 }
 
 fn parse_args() -> anyhow::Result<Opts> {
-    let mut opts = Opts { actions: 10_000, backlog: 100_000, clients: 1000, memory: false, only_steady: false };
+    let mut opts = Opts {
+        actions: 10_000,
+        backlog: 100_000,
+        clients: 1000,
+        memory: false,
+        only_steady: false,
+        only_fanout: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -74,8 +83,9 @@ fn parse_args() -> anyhow::Result<Opts> {
             "--backlog" => opts.backlog = args.next().context("--backlog N")?.parse()?,
             "--clients" => opts.clients = args.next().context("--clients N")?.parse()?,
             "--only-steady" => opts.only_steady = true,
+            "--only-fanout" => opts.only_fanout = true,
             other => bail!(
-                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady]"
+                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady | --only-fanout]"
             ),
         }
     }
@@ -340,6 +350,14 @@ async fn main() -> anyhow::Result<()> {
         eprintln!(
             "{:.0} actions/s, {:.2} writes, {:.2} calls per action",
             s.throughput, s.writes_per_action, s.calls_per_action
+        );
+        return Ok(());
+    }
+    if opts.only_fanout {
+        let f = fanout::run(&opts, opts.clients, 1000.0 / 3.0, 15.0).await?;
+        eprintln!(
+            "{} of {} connected, {:.0} frames/s, p50 {:.1} p99 {:.1} p99.9 {:.1} ms, {} dropped, {:.0} MiB",
+            f.connected, f.clients, f.delivered_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.dropped_clients, f.peak_rss_mib
         );
         return Ok(());
     }

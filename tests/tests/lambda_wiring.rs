@@ -93,7 +93,8 @@ async fn an_action_sent_to_the_ingress_queue_reaches_websocket_clients_and_the_e
     let calls = stack.calls.snapshot();
     let total: u64 = calls.values().sum();
     eprintln!(
-        "AWS API calls made by Baton's functions for one action (one retry, one rejected message): {calls:?}, {total} in all"
+        "AWS API calls made by Baton's functions for one action (one retry, one rejected message): {calls:?}, {total} in all; by table: {:?}",
+        stack.calls.snapshot_by_table()
     );
     assert_eq!(stack.calls.get("Scan"), 0);
     assert_eq!(stack.calls.get("ChangeMessageVisibility"), 0, "the retry is re-sent, not a failed delivery");

@@ -20,7 +20,7 @@ async fn the_item_a_submission_queues_runs_without_a_read_and_an_old_image_reads
     let w = World::new(vec![Ok(json!({"ok": true}))]);
     let id = w.submit(json!({})).await;
     let (queued, _) = w.queue.items.lock().expect("queue").pop_front().expect("queued");
-    assert!(queued.snapshot.is_some(), "the submission's image travels with the item");
+    assert!(queued.action_id == id && queued.snapshot.is_some(), "the submission's image travels with the item");
     let reads = || w.store.reads.load(std::sync::atomic::Ordering::Relaxed);
     let ex = w.executor("w1");
     assert_eq!(ex.execute(&queued).await.expect("ran"), Outcome::Completed);
