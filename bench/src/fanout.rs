@@ -3,8 +3,6 @@
 //! transition it reports, ms precision), recorded per client in an HdrHistogram.
 
 use anyhow::anyhow;
-use baton_aws::calls::CallCounter;
-use baton_cli::Runtime;
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
@@ -14,7 +12,7 @@ use tokio::sync::watch as signal;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::openloop::{histogram, ms};
-use crate::{Opts, PRIORITIES, action_body, cleanup, key, location, make_key, options, peak_rss_mib, reset_peak_rss};
+use crate::{Opts, PRIORITIES, action_body, cleanup, key, peak_rss_mib, started};
 
 pub struct Fanout {
     pub clients: usize,
@@ -66,11 +64,7 @@ async fn client(url: String, mut stop: signal::Receiver<bool>) -> anyhow::Result
 
 /// `clients` dashboards; `actions_per_s` dry-run actions (3 events each) for `seconds`.
 pub async fn run(opts: &Opts, clients: usize, actions_per_s: f64, seconds: f64) -> anyhow::Result<Fanout> {
-    let loc = location(opts, "fanout");
-    let calls = CallCounter::default();
-    reset_peak_rss();
-    let runtime = Runtime::start(options(loc.clone(), &calls, false)).await?;
-    make_key(&runtime.url()).await?;
+    let (loc, _calls, runtime) = started(opts, "fanout", false).await?;
     let (stop_tx, stop_rx) = signal::channel(false);
     let url = format!("ws://{}/ws?token={}", runtime.addr, key());
     let mut tasks = Vec::with_capacity(clients);

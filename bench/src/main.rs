@@ -238,12 +238,19 @@ struct Steady {
     peak_rss_mib: f64,
 }
 
-async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
-    let loc = location(opts, "steady");
+/// A runtime of its own for one measure (`paused`: workers held), with the load's key made
+/// and the peak RSS reset: its data location, call counter and the runtime.
+async fn started(opts: &Opts, name: &str, paused: bool) -> anyhow::Result<(DataLocation, CallCounter, Runtime)> {
+    let loc = location(opts, name);
     let calls = CallCounter::default();
     reset_peak_rss();
-    let runtime = Runtime::start(options(loc.clone(), &calls, false)).await?;
+    let runtime = Runtime::start(options(loc.clone(), &calls, paused)).await?;
     make_key(&runtime.url()).await?;
+    Ok((loc, calls, runtime))
+}
+
+async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
+    let (loc, calls, runtime) = started(opts, "steady", false).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
     let bodies = (0..opts.actions).map(|i| action_body(i, PRIORITIES[i % 4])).collect();
@@ -281,10 +288,7 @@ struct Backlog {
 
 /// `priorities` of the backlog; a critical probe is submitted the moment the workers start.
 async fn backlog(opts: &Opts, name: &str, priorities: &[&str], count: usize) -> anyhow::Result<Backlog> {
-    let loc = location(opts, name);
-    let calls = CallCounter::default();
-    let runtime = Runtime::start(options(loc.clone(), &calls, true)).await?;
-    make_key(&runtime.url()).await?;
+    let (loc, _calls, runtime) = started(opts, name, true).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
     let bodies = (0..count).map(|i| action_body(i, priorities[i % priorities.len()])).collect();
@@ -327,21 +331,6 @@ async fn runtime_get(http: &reqwest::Client, base: &str, id: &str) -> anyhow::Re
     Ok((resp.status().as_u16(), resp.json().await?))
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {mem} RAM")
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let opts = parse_args()?;
@@ -356,8 +345,8 @@ async fn main() -> anyhow::Result<()> {
     if opts.only_fanout {
         let f = fanout::run(&opts, opts.clients, 1000.0 / 3.0, 15.0).await?;
         eprintln!(
-            "{} of {} connected, {:.0} frames/s, p50 {:.1} p99 {:.1} p99.9 {:.1} ms, {} dropped, {:.0} MiB",
-            f.connected, f.clients, f.delivered_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.dropped_clients, f.peak_rss_mib
+            "{} connected, {:.0} frames/s, p99 {:.1} ms, {} dropped",
+            f.connected, f.delivered_per_s, f.p99_ms, f.dropped_clients
         );
         return Ok(());
     }
@@ -390,7 +379,7 @@ async fn main() -> anyhow::Result<()> {
     };
     report::print(&report::Results {
         opts: &opts,
-        machine: machine(),
+        machine: report::machine(),
         ceiling,
         api_ceiling,
         steady,

@@ -4,16 +4,12 @@
 //! an HdrHistogram.
 
 use anyhow::anyhow;
-use baton_aws::calls::CallCounter;
-use baton_cli::Runtime;
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-use crate::{
-    Opts, PRIORITIES, action_body, cleanup, key, location, make_key, options, peak_rss_mib, reset_peak_rss, watch,
-};
+use crate::{Opts, PRIORITIES, action_body, cleanup, key, peak_rss_mib, started, watch};
 
 pub struct OpenLoop {
     pub offered: f64,
@@ -36,11 +32,7 @@ pub fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 
 /// `rate` actions a second for `seconds`.
 pub async fn run(opts: &Opts, rate: f64, seconds: f64) -> anyhow::Result<OpenLoop> {
-    let loc = location(opts, "open-loop");
-    let calls = CallCounter::default();
-    reset_peak_rss();
-    let runtime = Runtime::start(options(loc.clone(), &calls, false)).await?;
-    make_key(&runtime.url()).await?;
+    let (loc, _calls, runtime) = started(opts, "open-loop", false).await?;
     let mut frames = watch(&format!("ws://{}/ws", runtime.addr)).await?;
     let http = reqwest::Client::new();
     let n = (rate * seconds).round() as usize;

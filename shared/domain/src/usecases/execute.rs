@@ -23,7 +23,7 @@ pub const LEASE_GRACE: Duration = Duration::from_secs(5);
 /// so an expired lease never overlaps a call still running.
 pub const CALL_MARGIN: Duration = Duration::from_secs(2);
 
-/// Why a delivery was skipped when another worker (or a newer image) was first.
+/// Skipped: another worker (or a newer image) was first.
 pub const TAKEN: &str = "another worker took it";
 
 /// What became of one delivery of a work item.
@@ -114,8 +114,7 @@ impl Executor {
         item: &WorkItem,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Outcome, DomainError> {
-        // The image the item carries, if it is ready to lease: no read. A lost lease race
-        // means the image was old (or another worker was first): the table decides.
+        // The item's image, if ready to lease: no read. A lost race: the table decides.
         if let Some(snapshot) =
             item.snapshot.as_deref().filter(|a| a.status.is_runnable() && a.can_lease(self.clock.now()))
         {
