@@ -76,6 +76,9 @@ impl ActionStore for FeedingStore {
     }
 }
 
+/// Events handed to the notifier at once at most, when many are waiting.
+const MAX_PUBLICATION: usize = 512;
+
 /// Derives events from changes and queues them, in order, for one dispatcher task.
 ///
 /// The channel is unbounded on purpose: a write must never wait on delivery, and the
@@ -99,7 +102,13 @@ impl ChangeFeed {
         let (reactions, pending) = mpsc::unbounded_channel();
         let (ended, to_count) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
-            while let Some(events) = rx.recv().await {
+            while let Some(mut events) = rx.recv().await {
+                // What piled up while the last publication went out goes out as one.
+                while events.len() < MAX_PUBLICATION
+                    && let Ok(mut more) = rx.try_recv()
+                {
+                    events.append(&mut more);
+                }
                 notifier.notify(events).await;
             }
         });

@@ -4,19 +4,27 @@
 //! that lets it fill is disconnected with a close reason instead of stalling the executors.
 
 use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
 use baton_domain::events::{Event, Subscription};
 use baton_domain::ports::Notifier;
+use baton_domain::sync::lock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 /// Frames buffered per connection before it counts as too slow.
 pub const DEFAULT_BUFFER: usize = 1024;
 
+/// The frames of one publication that one connection wants, in order: handed over at once,
+/// so a socket writes what has piled up with one flush instead of one per frame.
+pub type Frames = Vec<Utf8Bytes>;
+
 struct Connection {
     subscription: Subscription,
-    frames: mpsc::Sender<Arc<str>>,
+    frames: mpsc::UnboundedSender<Frames>,
+    /// Frames handed over and not yet written (the socket task takes them off).
+    waiting: Arc<AtomicUsize>,
     /// Fired once, with the reason, when the hub drops the connection.
     kick: Option<oneshot::Sender<String>>,
 }
@@ -24,8 +32,16 @@ struct Connection {
 /// A registered connection's receiving ends.
 pub struct Registration {
     pub id: u64,
-    pub frames: mpsc::Receiver<Arc<str>>,
+    pub frames: mpsc::UnboundedReceiver<Frames>,
     pub kicked: oneshot::Receiver<String>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Registration {
+    /// Tells the hub that `n` frames have left; they no longer count against the buffer.
+    pub fn written(&self, n: usize) {
+        self.waiting.fetch_sub(n, Ordering::AcqRel);
+    }
 }
 
 pub struct Hub {
@@ -40,8 +56,6 @@ impl Default for Hub {
     }
 }
 
-use baton_domain::sync::lock;
-
 impl Hub {
     pub fn new(buffer: usize) -> Self {
         Self { connections: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), buffer: buffer.max(1) }
@@ -49,11 +63,13 @@ impl Hub {
 
     pub fn register(&self) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.buffer);
+        let (tx, rx) = mpsc::unbounded_channel();
         let (kick_tx, kick_rx) = oneshot::channel();
-        lock(&self.connections)
-            .insert(id, Connection { subscription: Subscription::default(), frames: tx, kick: Some(kick_tx) });
-        Registration { id, frames: rx, kicked: kick_rx }
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let conn =
+            Connection { subscription: Subscription::default(), frames: tx, waiting: waiting.clone(), kick: Some(kick_tx) };
+        lock(&self.connections).insert(id, conn);
+        Registration { id, frames: rx, kicked: kick_rx, waiting }
     }
 
     pub fn subscribe(&self, id: u64, subscription: Subscription) {
@@ -70,26 +86,30 @@ impl Hub {
         lock(&self.connections).len()
     }
 
-    /// Hands each event to every interested connection; never blocks.
+    /// Hands each connection, at once, the events it wants (each encoded once for all);
+    /// never blocks. A connection whose unwritten frames would pass the buffer is dropped.
     pub fn publish(&self, events: &[Event]) {
+        let mut encoded: Vec<Option<Utf8Bytes>> = vec![None; events.len()];
         let mut conns = lock(&self.connections);
         let mut slow = Vec::new();
-        for event in events {
-            let mut frame: Option<Arc<str>> = None;
-            for (id, conn) in conns.iter() {
-                if !conn.subscription.wants(event) || slow.contains(id) {
-                    continue;
-                }
-                let frame = frame
-                    .get_or_insert_with(|| Arc::from(serde_json::to_string(event).unwrap_or_default().as_str()))
-                    .clone();
-                match conn.frames.try_send(frame) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                    // The socket task is gone; its unregister is on the way.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+        for (id, conn) in conns.iter() {
+            let mut frames = Frames::new();
+            for (event, frame) in events.iter().zip(encoded.iter_mut()) {
+                if conn.subscription.wants(event) {
+                    let frame = frame.get_or_insert_with(|| serde_json::to_string(event).unwrap_or_default().into());
+                    frames.push(frame.clone());
                 }
             }
+            if frames.is_empty() {
+                continue;
+            }
+            if conn.waiting.load(Ordering::Acquire) + frames.len() > self.buffer {
+                slow.push(*id);
+                continue;
+            }
+            conn.waiting.fetch_add(frames.len(), Ordering::AcqRel);
+            // A closed channel means the socket task is gone; its unregister is on the way.
+            let _ = conn.frames.send(frames);
         }
         for id in slow {
             if let Some(mut conn) = conns.remove(&id)
@@ -126,11 +146,30 @@ mod tests {
         let mut fast = hub.register();
         for _ in 0..3 {
             hub.publish(&[event("action:queued", Some(Platform::Slack))]);
-            fast.frames.recv().await.expect("fast client keeps up");
+            let batch = fast.frames.recv().await.expect("fast client keeps up");
+            fast.written(batch.len());
         }
         let reason = slow.kicked.await.expect("kicked");
         assert!(reason.contains("too slow"), "{reason}");
         assert_eq!(hub.connection_count(), 1);
         assert!(slow.frames.recv().await.is_some(), "what was buffered can still be flushed");
+    }
+
+    #[tokio::test]
+    async fn a_publication_reaches_each_connection_as_one_batch_of_what_it_subscribed_to() {
+        let hub = Hub::new(8);
+        let mut all = hub.register();
+        let mut slack = hub.register();
+        hub.subscribe(slack.id, Subscription { events: vec![], platforms: vec![Platform::Slack] });
+        hub.publish(&[
+            event("action:queued", Some(Platform::Slack)),
+            event("action:queued", Some(Platform::Notion)),
+            event("action:executing", Some(Platform::Slack)),
+        ]);
+        let batch = all.frames.recv().await.expect("a batch");
+        assert_eq!(batch.len(), 3);
+        let batch = slack.frames.recv().await.expect("a batch");
+        assert_eq!(batch.len(), 2, "{batch:?}");
+        assert!(all.frames.try_recv().is_err() && slack.frames.try_recv().is_err(), "one batch each");
     }
 }

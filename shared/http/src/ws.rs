@@ -20,12 +20,15 @@ use std::time::Duration;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::hub::Hub;
+use crate::hub::{Frames, Hub, Registration};
 
 /// Close code for a client dropped for falling behind (RFC 6455 1013: try again later).
 pub const CLOSE_TOO_SLOW: u16 = 1013;
-/// How long one frame may take to leave; longer, and the client counts as gone.
+/// How long one frame (or one batch of them) may take to leave; longer, and the client
+/// counts as gone.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames written before one flush at most, when many are waiting.
+const MAX_BATCH: usize = 4096;
 
 #[utoipa::path(get, path = "/ws", tag = "websocket", operation_id = "websocket",
     description = "The WebSocket: frames are `Frame` (an event's payload in `data`, one of the `*Event` schemas); \
@@ -68,6 +71,32 @@ async fn send(sink: &mut SplitSink<WebSocket, Message>, message: Message) -> boo
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
+/// Writes `first` and whatever else is waiting (up to [`MAX_BATCH`] frames) with one flush,
+/// within [`SEND_TIMEOUT`]; `false` when the client is gone or stuck.
+async fn send_all(sink: &mut SplitSink<WebSocket, Message>, reg: &mut Registration, first: Frames) -> bool {
+    let mut written = 0;
+    let write = async {
+        let mut batch = first;
+        loop {
+            for frame in batch.drain(..) {
+                sink.feed(text(frame)).await?;
+                written += 1;
+            }
+            if written >= MAX_BATCH {
+                break;
+            }
+            match reg.frames.try_recv() {
+                Ok(more) => batch = more,
+                Err(_) => break,
+            }
+        }
+        sink.flush().await
+    };
+    let sent = matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())));
+    reg.written(written);
+    sent
+}
+
 async fn serve(socket: WebSocket, hub: Arc<Hub>) {
     let mut reg = hub.register();
     let (mut sink, mut stream) = socket.split();
@@ -87,8 +116,8 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                 break;
             }
             out = reg.frames.recv() => match out {
-                Some(frame) => {
-                    if !send(&mut sink, text(frame.as_ref())).await {
+                Some(frames) => {
+                    if !send_all(&mut sink, &mut reg, frames).await {
                         break;
                     }
                 }
