@@ -144,6 +144,31 @@ async fn recent_pages_newest_first_across_days_with_filters_and_totals(f: Fixtur
     assert_eq!(f.calls.get("Scan"), 0, "no Scan on any read path");
 }
 
+/// A busy window costs what a quiet one does: the count looks at `COUNT_ENTRIES` index
+/// entries at most and then says it is a lower bound; the page lists only what it shows.
+async fn a_busy_window_is_counted_to_a_bound_and_listed_without_reading_it_all(f: Fixture) {
+    use baton_aws::store::recent::COUNT_ENTRIES;
+    let now = Utc::now();
+    let n = COUNT_ENTRIES + 30;
+    let inserts = (0..n).map(|i| {
+        let store = f.store.clone();
+        let a =
+            action(&format!("b-{i:05}"), Platform::Slack, Priority::Low, now - ChronoDuration::milliseconds(i as i64));
+        async move { store.insert(&a).await }
+    });
+    for r in futures_util::future::join_all(inserts).await {
+        r.expect("insert");
+    }
+    f.calls.reset();
+    let page = f.store.recent(&RecentQuery { limit: 1, ..RecentQuery::default() }).await.expect("recent");
+    assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["b-00000"]);
+    assert_eq!((page.total, page.exact), (COUNT_ENTRIES as u64, false), "a lower bound");
+    assert_eq!(f.calls.get("Query"), 2, "one count, one listing: {:?}", f.calls.snapshot());
+    let quiet = RecentQuery { limit: 5, start: Some(now - ChronoDuration::milliseconds(9)), ..RecentQuery::default() };
+    let page = f.store.recent(&quiet).await.expect("quiet");
+    assert_eq!((page.total, page.exact, page.actions.len()), (10, true, 5), "a window that fits is exact");
+}
+
 async fn pending_lists_only_unfinished_actions_oldest_first_in_pages(f: Fixture) {
     let now = Utc::now();
     for i in 0..7 {
@@ -255,6 +280,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     an_action_round_trips_exactly_and_ids_are_unique,
     recent_pages_newest_first_across_days_with_filters_and_totals,
+    a_busy_window_is_counted_to_a_bound_and_listed_without_reading_it_all,
     pending_lists_only_unfinished_actions_oldest_first_in_pages,
     finished_actions_carry_a_ttl_and_leave_the_pending_index,
     connections_are_listed_without_scan_and_expired_ones_are_skipped,

@@ -10,8 +10,8 @@ use baton_domain::usecases::history::{DEFAULT_LIMIT, HistoryQuery, MAX_READ};
 use std::collections::HashMap;
 
 use crate::AppState;
-use crate::actions::parse_time;
 use crate::error::ApiError;
+use crate::recent::parse_time;
 
 /// The query of `GET /api/context/actions`.
 #[derive(utoipa::IntoParams)]

@@ -66,8 +66,12 @@ impl Hub {
         let (tx, rx) = mpsc::unbounded_channel();
         let (kick_tx, kick_rx) = oneshot::channel();
         let waiting = Arc::new(AtomicUsize::new(0));
-        let conn =
-            Connection { subscription: Subscription::default(), frames: tx, waiting: waiting.clone(), kick: Some(kick_tx) };
+        let conn = Connection {
+            subscription: Subscription::default(),
+            frames: tx,
+            waiting: waiting.clone(),
+            kick: Some(kick_tx),
+        };
         lock(&self.connections).insert(id, conn);
         Registration { id, frames: rx, kicked: kick_rx, waiting }
     }

@@ -38,8 +38,8 @@ pub fn shown(k: &ApiKey) -> Value {
 
 /// `POST /api/keys` `{name, scopes, expiresAt?, rateLimit?}` → `201 {id, key, name, scopes}`.
 #[utoipa::path(post, path = "/api/keys", tag = "keys", operation_id = "createKey",
-    request_body = crate::schemas::KeyRequest,
-    responses((status = 201, description = "The key, its secret shown this once", body = crate::schemas::CreatedKey)))]
+    request_body = crate::key_schemas::KeyRequest,
+    responses((status = 201, description = "The key, its secret shown this once", body = crate::key_schemas::CreatedKey)))]
 pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let request = parse_key_request(&body, chrono::Utc::now()).map_err(ApiError::invalid)?;
@@ -51,7 +51,7 @@ pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesReje
 
 /// `GET /api/keys`.
 #[utoipa::path(get, path = "/api/keys", tag = "keys", operation_id = "listKeys",
-    responses((status = 200, description = "Every key, never a secret", body = crate::schemas::KeyList)))]
+    responses((status = 200, description = "Every key, never a secret", body = crate::key_schemas::KeyList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys: Vec<Value> = state.access.list_keys().await?.iter().map(shown).collect();
     Ok(Json(json!({"keys": keys})).into_response())
@@ -62,7 +62,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 #[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys", operation_id = "revokeKey",
     params(("id" = String, Path, description = "The key's id (after `bk_`)")),
     responses(
-        (status = 200, description = "The key, revoked", body = crate::schemas::Key),
+        (status = 200, description = "The key, revoked", body = crate::key_schemas::Key),
         (status = 404, description = "No such key", body = crate::schemas::ErrorEnvelope),
         (status = 409, description = "The operator's key (BATON_ADMIN_KEY) is retired in the environment, not here", body = crate::schemas::ErrorEnvelope),
     ))]

@@ -23,6 +23,7 @@ pub mod context_schemas;
 pub mod error;
 pub mod event_schemas;
 pub mod hub;
+pub mod key_schemas;
 pub mod keys;
 pub mod listing;
 pub mod metrics;
@@ -30,6 +31,7 @@ pub mod openapi;
 pub mod operate;
 pub mod operate_schemas;
 pub mod queues;
+pub mod recent;
 pub mod schemas;
 pub mod slack;
 pub mod workflow_schemas;
@@ -169,7 +171,7 @@ pub fn router(state: AppState) -> Router {
     let (router, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(scoped(s, Scope::ActionsWrite, routes!(actions::submit)))
         .routes(scoped(s, Scope::ActionsWrite, routes!(actions::ingest)))
-        .routes(scoped(s, Scope::ActionsRead, routes!(actions::recent)))
+        .routes(scoped(s, Scope::ActionsRead, routes!(recent::recent)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::queue)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::health)))
         .routes(scoped(s, Scope::ActionsRead, routes!(actions::get_one)))

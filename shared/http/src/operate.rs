@@ -15,8 +15,8 @@ use baton_domain::validation::parse_feedback;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
-use crate::actions::parse_time;
 use crate::error::{ApiError, json_body};
+use crate::recent::parse_time;
 
 /// A body that may be empty (`{}` or nothing at all).
 fn optional_body(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {

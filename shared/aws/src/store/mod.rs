@@ -18,7 +18,7 @@ use crate::codec::{Item, decode, encode};
 use crate::tables::{attr, index};
 
 mod by_user;
-mod recent;
+pub mod recent;
 pub use recent::{COUNT_PAGES, LIST_PAGES};
 
 /// Human-readable text of an SDK error with its whole source chain (for logs, never clients).

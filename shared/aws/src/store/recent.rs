@@ -15,16 +15,26 @@ use crate::tables::{attr, index};
 /// Query pages one `recent` request may spend counting, and listing.
 pub const COUNT_PAGES: usize = 48;
 pub const LIST_PAGES: usize = 16;
+/// Index entries one request may look at to count: beyond, `total` is a lower bound
+/// (`totalExact: false`), so a busy window costs what a quiet one does. Exact counts over any
+/// window are the metrics' job (`GET /api/actions/metrics`).
+pub const COUNT_ENTRIES: usize = 1_000;
+/// Index entries one listing query looks at, at first and at most (it doubles while a filter
+/// leaves it short).
+const LIST_FIRST: usize = 25;
+const LIST_MOST: usize = 1_000;
 
 struct Budget {
     count_pages: usize,
+    count_entries: usize,
     list_pages: usize,
 }
 
 impl DynamoActionStore {
     /// Newest first, day by day of the recent index. The window is clamped to the retention
-    /// period (nothing older is kept) and every request costs a bounded number of calls: the
-    /// count of a very busy window stops at [`COUNT_PAGES`] pages and says it is a lower bound.
+    /// period (nothing older is kept) and every request costs a bounded number of calls and
+    /// entries read: the count stops after [`COUNT_ENTRIES`] entries (or [`COUNT_PAGES`]
+    /// pages) and then says it is a lower bound.
     pub(super) async fn read_recent(&self, q: &RecentQuery) -> Result<RecentPage, StoreError> {
         if let Some(user) = &q.user_id {
             return self.read_by_user(user, q).await;
@@ -40,7 +50,7 @@ impl DynamoActionStore {
         let hi = format!("{}#~", sortable(end));
         let mut day = end.date_naive();
         let first_day = start.date_naive();
-        let mut budget = Budget { count_pages: COUNT_PAGES, list_pages: LIST_PAGES };
+        let mut budget = Budget { count_pages: COUNT_PAGES, count_entries: COUNT_ENTRIES, list_pages: LIST_PAGES };
         let mut total = 0u64;
         let mut exact = true;
         let mut skip = q.offset;
@@ -62,6 +72,10 @@ impl DynamoActionStore {
             }
             let Some(prev) = day.pred_opt() else { break };
             day = prev;
+        }
+        if !exact {
+            // A lower bound at least covers what this page shows.
+            total = total.max((q.offset + actions.len()) as u64);
         }
         Ok(RecentPage { actions, total, exact })
     }
@@ -126,18 +140,20 @@ impl DynamoActionStore {
         let mut count = 0u64;
         let mut start: Option<Item> = None;
         loop {
-            if budget.count_pages == 0 {
+            if budget.count_pages == 0 || budget.count_entries == 0 {
                 return Ok((count, false));
             }
             budget.count_pages -= 1;
             let resp = self
                 .day_query(day, bounds, q)
                 .select(Select::Count)
+                .limit(i32::try_from(budget.count_entries).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(classify)?;
             count += resp.count().max(0) as u64;
+            budget.count_entries = budget.count_entries.saturating_sub(resp.scanned_count().max(1) as usize);
             match resp.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
                 _ => return Ok((count, true)),
@@ -160,13 +176,22 @@ impl DynamoActionStore {
         let mut ids = Vec::new();
         let mut start: Option<Item> = None;
         let mut skipped = 0;
+        let mut page = LIST_FIRST;
         loop {
             if budget.list_pages == 0 {
                 break;
             }
             budget.list_pages -= 1;
-            let resp =
-                self.day_query(day, bounds, q).set_exclusive_start_key(start.take()).send().await.map_err(classify)?;
+            let needed = (skip - skipped) + (take - ids.len());
+            let limit = needed.clamp(page, LIST_MOST);
+            page = (page * 2).min(LIST_MOST);
+            let resp = self
+                .day_query(day, bounds, q)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
             for item in resp.items() {
                 if skipped < skip {
                     skipped += 1;
