@@ -19,7 +19,9 @@ use tokio_tungstenite::tungstenite::Message;
 mod ceiling;
 mod fanout;
 mod openloop;
+use openloop::percentile;
 mod report;
+mod rest;
 
 const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
 /// The operator's key of the runtimes the benchmark starts (only to make the bench's own key).
@@ -126,14 +128,6 @@ fn per_action(calls: &CallCounter, n: usize) -> Vec<(String, f64)> {
     calls.snapshot_by_table().into_iter().map(|(op, c)| (op, c as f64 / n as f64)).collect()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
 fn action_body(i: usize, priority: &str) -> Value {
     if i.is_multiple_of(2) {
         json!({"action": {"type": "notify", "platform": "slack", "priority": priority, "dryRun": true,
@@ -236,6 +230,8 @@ struct Steady {
     writes_per_action: f64,
     calls_per_action: f64,
     peak_rss_mib: f64,
+    /// `GET /api/actions/recent?status=success&limit=1` while the load ran, and idle after.
+    polls: (rest::Polls, rest::Polls),
 }
 
 /// A runtime of its own for one measure (`paused`: workers held), with the load's key made
@@ -255,9 +251,13 @@ async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
     let http = reqwest::Client::new();
     let bodies = (0..opts.actions).map(|i| action_body(i, PRIORITIES[i % 4])).collect();
     calls.reset();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let polling = rest::during(&runtime.url(), key(), stopped);
     let start = Instant::now();
     let submitted = submit_all(&http, &runtime.url(), bodies).await?;
     let done = await_completions(&mut frames, &submitted, &mut HashMap::new()).await?;
+    let _ = stop.send(true);
+    let busy = polling.await??;
     let end = done.values().max().copied().unwrap_or(start);
     let mut latencies: Vec<f64> =
         submitted.iter().map(|(id, sent)| (done[id] - *sent).as_secs_f64() * 1000.0).collect();
@@ -272,6 +272,7 @@ async fn steady(opts: &Opts) -> anyhow::Result<Steady> {
         writes_per_action: writes / opts.actions as f64,
         calls_per_action: all_calls as f64 / opts.actions as f64,
         peak_rss_mib: peak_rss_mib(),
+        polls: (busy, rest::idle(&runtime.url(), &key(), 50).await?),
     };
     runtime.stop().await;
     cleanup(&loc);
@@ -336,9 +337,20 @@ async fn main() -> anyhow::Result<()> {
     let opts = parse_args()?;
     if opts.only_steady {
         let s = steady(&opts).await?;
+        let (busy, idle) = &s.polls;
         eprintln!(
-            "{:.0} actions/s, {:.2} writes, {:.2} calls per action",
-            s.throughput, s.writes_per_action, s.calls_per_action
+            "{:.0} actions/s, {:.2} writes, {:.2} calls per action; recent polled p50/p99/max {:.1}/{:.1}/{:.1} ms busy ({} polls, total {} exact {}), {:.1}/{:.1} ms idle",
+            s.throughput,
+            s.writes_per_action,
+            s.calls_per_action,
+            busy.p50_ms,
+            busy.p99_ms,
+            busy.max_ms,
+            busy.count,
+            busy.last_total,
+            busy.last_exact,
+            idle.p50_ms,
+            idle.p99_ms
         );
         return Ok(());
     }

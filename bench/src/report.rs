@@ -45,6 +45,26 @@ pub fn print(r: &Results<'_>) {
         format!("{:.1} ms / {:.1} ms", s.p50_ms, s.p99_ms),
         "",
     );
+    let (busy, idle) = &s.polls;
+    row(
+        &format!(
+            "`GET /api/actions/recent?status=success&limit=1` while the load ran ({} polls), p50 / p99 / max",
+            busy.count
+        ),
+        format!("{:.1} ms / {:.1} ms / {:.1} ms", busy.p50_ms, busy.p99_ms, busy.max_ms),
+        "",
+    );
+    row(
+        &format!("the same idle after the run ({} polls), p50 / p99", idle.count),
+        format!(
+            "{:.1} ms / {:.1} ms (`total` {}{})",
+            idle.p50_ms,
+            idle.p99_ms,
+            idle.last_total,
+            if idle.last_exact { "" } else { ", a lower bound" }
+        ),
+        "",
+    );
     row("store writes per action", format!("{:.2}", s.writes_per_action), "");
     row("DynamoDB calls per action (all kinds)", format!("{:.2}", s.calls_per_action), "");
     row("peak RSS (runtime + emulator + load generator)", format!("{:.0} MiB", s.peak_rss_mib), "");
