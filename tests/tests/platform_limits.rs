@@ -8,13 +8,14 @@ use baton_aws::tables::ACTIONS;
 use baton_cli::DataLocation;
 use baton_cli::embedded::EmbeddedDynamo;
 use baton_domain::ErrorCode;
+use baton_domain::error::PlatformError;
 use baton_domain::fakes::{MemoryQueue, ScriptedPlatform};
 use baton_domain::guard::PlatformGuard;
 use baton_domain::limits::{BreakerPolicy, BreakerState, BucketLimit, Limits};
-use baton_domain::model::{Platform, Priority, WorkItem};
-use baton_domain::ports::{ActionStore, PlatformRegistry, PlatformStateStore, SystemClock};
+use baton_domain::model::{Action, Platform, Priority, WorkItem};
+use baton_domain::ports::{ActionStore, Pacer, PlatformClient, PlatformRegistry, PlatformStateStore, SystemClock};
 use baton_domain::usecases::{Executor, Outcome, Submitter};
-use baton_domain::validation::parse_submission;
+use baton_domain::validation::{Operation, parse_submission};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,10 +44,14 @@ async fn world(platform: Platform, limits: Limits) -> World {
 
 impl World {
     fn executor(&self, worker: &str) -> Executor {
+        self.executor_on(worker, self.platform.clone())
+    }
+
+    fn executor_on(&self, worker: &str, platform: Arc<dyn PlatformClient>) -> Executor {
         let clock = Arc::new(SystemClock);
         Executor {
             store: self.store.clone(),
-            platforms: Arc::new(PlatformRegistry::new().with(self.platform.clone())),
+            platforms: Arc::new(PlatformRegistry::new().with(platform)),
             clock: clock.clone(),
             worker_id: worker.into(),
             lease_grace: Duration::from_secs(5),
@@ -79,6 +84,29 @@ impl World {
     async fn tokens(&self, key: &str, platform: Platform) -> f64 {
         let s = self.state.get(key).await.expect("get").expect("item");
         s.tokens_at(self.limits.bucket(platform), chrono::Utc::now())
+    }
+}
+
+/// The scripted platform behind a door: each call waits there until the test opens it.
+struct Held {
+    inner: Arc<ScriptedPlatform>,
+    door: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait::async_trait]
+impl PlatformClient for Held {
+    fn platform(&self) -> Platform {
+        self.inner.platform
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        operation: Operation,
+        pacer: &dyn Pacer,
+    ) -> Result<serde_json::Value, PlatformError> {
+        self.door.acquire().await.expect("door").forget();
+        self.inner.execute(action, operation, pacer).await
     }
 }
 
@@ -182,8 +210,26 @@ async fn the_breaker_opens_under_concurrent_failures_and_lets_exactly_one_probe_
     assert_eq!(w.platform.call_count(), 0, "no call while open");
 
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let after = w.race(&items).await;
-    assert_eq!(after.iter().filter(|o| **o == Outcome::Completed).count(), 1, "exactly one probe: {after:?}");
+    // The probe is held at the platform's door until every other worker has had its answer:
+    // all of them find the breaker half-open with the probe in flight.
+    let door = Arc::new(tokio::sync::Semaphore::new(0));
+    let held: Arc<dyn PlatformClient> = Arc::new(Held { inner: w.platform.clone(), door: door.clone() });
+    let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    for (i, item) in items.iter().enumerate() {
+        let (ex, item, done) = (w.executor_on(&format!("w{i}"), held.clone()), item.clone(), done.clone());
+        tokio::spawn(async move { done.send(ex.execute(&item).await.expect("execute")).expect("send") });
+    }
+    let mut others = Vec::new();
+    let answers = async {
+        while others.len() < items.len() - 1 {
+            others.push(outcomes.recv().await.expect("outcome"));
+        }
+    };
+    // A second probe would wait at the door too, and its answer never come.
+    tokio::time::timeout(Duration::from_secs(60), answers).await.expect("all but one answer while the probe is held");
+    assert!(others.iter().all(|o| matches!(o, Outcome::NotYet(_))), "one probe, the rest wait: {others:?}");
+    door.add_permits(items.len());
+    assert_eq!(outcomes.recv().await.expect("the probe"), Outcome::Completed);
     assert_eq!(w.platform.call_count(), 1);
     let state = w.state.get("trello").await.expect("get").expect("state");
     assert_eq!((state.breaker, state.failures), (BreakerState::Closed, 0), "its success closed the breaker");
