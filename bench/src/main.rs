@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod bodies;
+use bodies::{PRIORITIES, action_body};
 mod ceiling;
 mod fanout;
 mod openloop;
@@ -23,7 +25,6 @@ use openloop::percentile;
 mod report;
 mod rest;
 
-const PRIORITIES: [&str; 4] = ["critical", "high", "normal", "low"];
 /// The operator's key of the runtimes the benchmark starts (only to make the bench's own key).
 const OPERATOR_KEY: &str = "bk_operator_bench-operator-key-0123456789abcdef0123456789";
 
@@ -126,17 +127,6 @@ fn reset_peak_rss() {
 
 fn per_action(calls: &CallCounter, n: usize) -> Vec<(String, f64)> {
     calls.snapshot_by_table().into_iter().map(|(op, c)| (op, c as f64 / n as f64)).collect()
-}
-
-fn action_body(i: usize, priority: &str) -> Value {
-    if i.is_multiple_of(2) {
-        json!({"action": {"type": "notify", "platform": "slack", "priority": priority, "dryRun": true,
-               "data": {"channel": "#bench", "text": format!("message {i}")}}})
-    } else {
-        json!({"action": {"type": "create", "platform": "notion", "priority": priority, "dryRun": true,
-               "data": {"database_id": "db-bench", "title": format!("task {i}"),
-                        "properties": {"status": {"select": {"name": "To Do"}}}}}})
-    }
 }
 
 /// A WebSocket reader: every frame, with the moment it arrived.

@@ -39,8 +39,15 @@ pub const APPROVALS: TableDef = TableDef {
     hash: "id",
     range: None,
     indexes: &[
-        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::All },
-        IndexDef { name: index::RECENT, hash: attr::DAY, range: Some(attr::TIME), projection: Projected::All },
+        // Keys (and the status the listing filters on) only: each write keeps the entries up
+        // for a few bytes, not a copy of the whole item; readers then read the items by key.
+        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::KeysOnly },
+        IndexDef {
+            name: index::RECENT,
+            hash: attr::DAY,
+            range: Some(attr::TIME),
+            projection: Projected::Include(&["status"]),
+        },
     ],
     ttl_attribute: Some(key::PURGE_AT),
 };
@@ -113,7 +120,9 @@ impl ApprovalStore for DynamoApprovalStore {
             None => query.key_condition_expression("#o = :o"),
         };
         let resp = query.send().await.map_err(classify)?;
-        let items = resp.items().iter().map(Self::decode).collect::<Result<Vec<_>, _>>()?;
+        let fresh = crate::items::get_many(&self.client, &self.table, &crate::items::ids_of(resp.items())).await?;
+        // One settled since the index was read is no longer open.
+        let items = fresh.iter().filter(|i| i.contains_key(key::OPEN)).map(Self::decode).collect::<Result<_, _>>()?;
         Ok(Page { items, next: cursor_of(resp.last_evaluated_key())? })
     }
 

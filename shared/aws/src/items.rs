@@ -1,9 +1,11 @@
-//! The three writes and the read every versioned table shares: insert if new, read
-//! consistently by id, replace if still at a version. Each failure classified once.
+//! The three writes and the reads every versioned table shares: insert if new, read
+//! consistently by id (one, or many in one batch), replace if still at a version. Each
+//! failure classified once.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use baton_domain::StoreError;
+use std::collections::HashMap;
 
 use crate::codec::Item;
 use crate::store::classify;
@@ -35,6 +37,40 @@ pub async fn get_by_id(client: &Client, table: &str, id: &str) -> Result<Option<
         .await
         .map_err(classify)?;
     Ok(resp.item().cloned())
+}
+
+/// The items with these ids, in this order, read consistently (BatchGetItem, 100 keys at a
+/// time, until nothing is left unprocessed). An id that vanished meanwhile (TTL) is left out.
+/// The indexes that project only keys are read this way: an entry costs little to keep up,
+/// and the item read is the latest one.
+pub async fn get_many(client: &Client, table: &str, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+    let mut found: HashMap<String, Item> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(100) {
+        let keys: Vec<Item> =
+            chunk.iter().map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.clone()))])).collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Internal(e.to_string()))?,
+        );
+        while let Some(wanted) = request.take() {
+            let resp = client.batch_get_item().request_items(table, wanted).send().await.map_err(classify)?;
+            for item in resp.responses().and_then(|r| r.get(table)).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()) {
+                    found.insert(id.clone(), item.clone());
+                }
+            }
+            request = resp.unprocessed_keys().and_then(|u| u.get(table)).filter(|k| !k.keys().is_empty()).cloned();
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The ids of index entries (every index projects the table's key).
+pub fn ids_of(entries: &[Item]) -> Vec<String> {
+    entries.iter().filter_map(|e| e.get("id").and_then(|v| v.as_s().ok()).cloned()).collect()
 }
 
 /// Replaces the item with `item` only if its `version` is still `expected` (`Conflict`).
@@ -97,7 +133,14 @@ pub async fn recent_by_day(
         let Some(prev) = day.pred_opt() else { break };
         day = prev;
     }
-    Ok(out)
+    // The index keeps keys and status only: the items themselves, as they are now.
+    let fresh = get_many(client, table, &ids_of(&out)).await?;
+    Ok(match status {
+        Some(s) => {
+            fresh.into_iter().filter(|i| i.get("status").and_then(|v| v.as_s().ok()).is_some_and(|v| v == s)).collect()
+        }
+        None => fresh,
+    })
 }
 
 /// The index keys of a table whose items are listed by day (`recent`) and, while open, found

@@ -40,8 +40,15 @@ pub const WORKFLOWS: TableDef = TableDef {
     hash: "id",
     range: None,
     indexes: &[
-        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::All },
-        IndexDef { name: index::RECENT, hash: attr::DAY, range: Some(attr::TIME), projection: Projected::All },
+        // Keys (and the status the listing filters on) only: each write keeps the entries up
+        // for a few bytes, not a copy of the whole item; readers then read the items by key.
+        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::KeysOnly },
+        IndexDef {
+            name: index::RECENT,
+            hash: attr::DAY,
+            range: Some(attr::TIME),
+            projection: Projected::Include(&["status"]),
+        },
     ],
     ttl_attribute: Some(key::EXPIRES_AT),
 };
@@ -106,7 +113,9 @@ impl WorkflowStore for DynamoWorkflowStore {
             .send()
             .await
             .map_err(classify)?;
-        resp.items().iter().map(Self::decode).collect()
+        let fresh = crate::items::get_many(&self.client, &self.table, &crate::items::ids_of(resp.items())).await?;
+        // One finished since the index was read is no longer open.
+        fresh.iter().filter(|i| i.contains_key(key::OPEN)).map(Self::decode).collect()
     }
 
     async fn recent(&self, status: Option<WorkflowStatus>, limit: usize) -> Result<Vec<Workflow>, StoreError> {

@@ -1,7 +1,7 @@
 //! `GET /api/actions/recent` on the recent index: newest first, day by day, the page's items
 //! read by key, and every request bounded in window and in store calls.
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use baton_domain::StoreError;
 use baton_domain::model::Action;
 use baton_domain::ports::{RecentPage, RecentQuery};
@@ -209,31 +209,8 @@ impl DynamoActionStore {
         Ok((self.get_many(&ids).await?, skipped))
     }
 
-    /// The actions with these ids, in this order (BatchGetItem, 100 keys at a time, until
-    /// nothing is left unprocessed). An id that vanished meanwhile (TTL) is left out.
+    /// The actions with these ids, in this order (an id that vanished meanwhile is left out).
     pub(super) async fn get_many(&self, ids: &[String]) -> Result<Vec<Action>, StoreError> {
-        let mut found: HashMap<String, Action> = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Item> =
-                chunk.iter().map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.clone()))])).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Internal(e.to_string()))?,
-            );
-            while let Some(wanted) = request.take() {
-                let resp =
-                    self.client.batch_get_item().request_items(&self.table, wanted).send().await.map_err(classify)?;
-                for item in resp.responses().and_then(|r| r.get(&self.table)).map(Vec::as_slice).unwrap_or_default() {
-                    let action = Self::decode(item)?;
-                    found.insert(action.id.clone(), action);
-                }
-                request =
-                    resp.unprocessed_keys().and_then(|u| u.get(&self.table)).filter(|k| !k.keys().is_empty()).cloned();
-            }
-        }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        crate::items::get_many(&self.client, &self.table, ids).await?.iter().map(Self::decode).collect()
     }
 }
