@@ -1,8 +1,10 @@
 //! `baton-load`: an external load generator. It starts `baton serve` as a process of its own
 //! (or takes the URL and key of one already running), posts dry-run actions over HTTP from
 //! many connections, and watches them finish as a dashboard would: by polling the REST API
-//! (`GET /api/actions/metrics?timeWindow=1h`, whose `totalActions` counts finished actions).
-//! Nothing here shares memory with the runtime, so it sees what a client sees.
+//! (`GET /api/actions/queue`, until nothing is queued and no worker is busy — dry runs are
+//! not counted by the metrics), then reads every action back (`GET /api/actions/{id}`) to
+//! check each one ended and how. Nothing here shares memory with the runtime, so it sees
+//! what a client sees.
 //!
 //! Usage: `cargo build --release -p baton-cli -p baton-bench &&
 //! target/release/baton-load [--actions N] [--concurrency C] [--memory] [--baton PATH]`
@@ -21,7 +23,7 @@ mod bodies;
 use bodies::{PRIORITIES, action_body};
 
 const POLL: Duration = Duration::from_millis(100);
-const METRICS: &str = "/api/actions/metrics?timeWindow=1h";
+const QUEUE: &str = "/api/actions/queue";
 
 struct Opts {
     actions: usize,
@@ -126,14 +128,40 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
-/// Finished actions in the last hour, and how long the answer took.
-async fn finished(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<(u64, f64, Duration)> {
+/// Whether the runtime is idle (nothing queued, no worker busy), and how long the answer took.
+async fn idle(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<(bool, Duration)> {
     let begin = Instant::now();
-    let resp = http.get(format!("{base}{METRICS}")).bearer_auth(key).send().await?;
-    ensure!(resp.status().is_success(), "metrics answered {}", resp.status());
+    let resp = http.get(format!("{base}{QUEUE}")).bearer_auth(key).send().await?;
+    ensure!(resp.status().is_success(), "queue answered {}", resp.status());
     let v: Value = resp.json().await?;
-    let m = &v["metrics"];
-    Ok((m["totalActions"].as_u64().unwrap_or(0), m["successRate"].as_f64().unwrap_or(0.0), begin.elapsed()))
+    let stats = &v["stats"];
+    let idle = stats["totalQueued"].as_u64() == Some(0) && stats["workerUtilization"].as_f64() == Some(0.0);
+    Ok((idle, begin.elapsed()))
+}
+
+/// Each action read back: how many ended in success, and how many have not ended.
+async fn outcomes(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    ids: &[String],
+    c: usize,
+) -> anyhow::Result<(usize, usize)> {
+    let mut reads = futures_util::stream::iter(ids)
+        .map(|id| async move {
+            let v: Value = http.get(format!("{base}/api/actions/{id}")).bearer_auth(key).send().await?.json().await?;
+            anyhow::Ok(v["status"].as_str().unwrap_or_default().to_owned())
+        })
+        .buffer_unordered(c);
+    let (mut success, mut open) = (0, 0);
+    while let Some(status) = reads.next().await {
+        match status?.as_str() {
+            "success" => success += 1,
+            "failed" | "cancelled" | "rejected" | "expired" => {}
+            _ => open += 1,
+        }
+    }
+    Ok((success, open))
 }
 
 #[tokio::main]
@@ -150,23 +178,24 @@ async fn main() -> anyhow::Result<()> {
     let base = served.as_ref().map_or_else(|| opts.url.clone().unwrap_or_default(), |s| s.url.clone());
     let admin = opts.key.clone().unwrap_or(admin);
     let key = load_key(&http, &base, &admin).await?;
-    let (before, _, _) = finished(&http, &base, &key).await?;
-    let target = before + opts.actions as u64;
 
     let start = Instant::now();
+    // Polled all along (its latency under load is measured too); idle counts once all are in.
+    let submitted_all = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (poller, submitter) = (http.clone(), http.clone());
-    let (pbase, pkey) = (base.clone(), key.clone());
+    let (pbase, pkey, done_submitting) = (base.clone(), key.clone(), submitted_all.clone());
     let watching = tokio::spawn(async move {
         let mut polls = histogram()?;
         let mut tick = tokio::time::interval(POLL);
         loop {
             tick.tick().await;
-            let (done, rate, took) = finished(&poller, &pbase, &pkey).await?;
+            let all_in = done_submitting.load(std::sync::atomic::Ordering::Acquire);
+            let (idle, took) = idle(&poller, &pbase, &pkey).await?;
             polls.record((took.as_micros() as u64).max(1))?;
-            if done >= target {
-                return anyhow::Ok((start.elapsed(), rate, polls));
+            if all_in && idle {
+                return anyhow::Ok((start.elapsed(), polls));
             }
-            ensure!(start.elapsed() < Duration::from_secs(600), "stalled at {} of {target} finished", done);
+            ensure!(start.elapsed() < Duration::from_secs(600), "still busy after ten minutes");
         }
     });
     let url = format!("{base}/api/actions");
@@ -178,22 +207,31 @@ async fn main() -> anyhow::Result<()> {
                 let sent = Instant::now();
                 let resp = http.post(&url).bearer_auth(key).json(&action_body(i, PRIORITIES[i % 4])).send().await?;
                 ensure!(resp.status().as_u16() == 202, "submit answered {}", resp.status());
-                anyhow::Ok(sent.elapsed())
+                let v: Value = resp.json().await?;
+                let id = v["actionId"].as_str().context("no actionId")?.to_owned();
+                anyhow::Ok((sent.elapsed(), id))
             }
         })
         .buffer_unordered(opts.concurrency);
-    while let Some(took) = answers.next().await {
-        submits.record((took?.as_micros() as u64).max(1))?;
+    let mut ids = Vec::with_capacity(opts.actions);
+    while let Some(answer) = answers.next().await {
+        let (took, id) = answer?;
+        submits.record((took.as_micros() as u64).max(1))?;
+        ids.push(id);
     }
     let submitted = start.elapsed();
-    let (seen, rate, polls) = watching.await??;
+    submitted_all.store(true, std::sync::atomic::Ordering::Release);
+    let (seen, polls) = watching.await??;
+    let (success, open) = outcomes(&http, &base, &key, &ids, opts.concurrency).await?;
+    ensure!(open == 0, "{open} actions had not ended when the queue was idle");
+    let rate = success as f64 / ids.len() as f64;
     let rss = served.as_ref().map(Served::peak_rss_mib);
     if let Some(s) = served {
         s.stop()?;
     }
     let n = opts.actions as f64;
     println!(
-        "| actions | connections | submitted in | accepted/s | all finished (seen by polling) | actions/s end to end | success rate | POST p50 / p99 | metrics poll p50 / p99 | server peak RSS |"
+        "| actions | connections | submitted in | accepted/s | all finished (seen by polling) | actions/s end to end | success rate | POST p50 / p99 | queue poll p50 / p99 | server peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
