@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::codec::{Item, cursor_of, decode, encode, start_key};
 use crate::store::{classify, sortable};
-use crate::tables::{IndexDef, Projected, TableDef, attr};
+use crate::tables::{TableDef, open_and_recent};
 
 /// Attribute names of the approvals table's index keys (only on the stored item).
 pub mod key {
@@ -28,7 +28,6 @@ pub mod key {
 
 pub mod index {
     pub const OPEN: &str = "pending-by-expiry";
-    pub const RECENT: &str = "recent";
 }
 
 const OPEN_SHARD: &str = "open";
@@ -38,17 +37,7 @@ pub const APPROVALS: TableDef = TableDef {
     logical: "approvals",
     hash: "id",
     range: None,
-    indexes: &[
-        // Keys (and the status the listing filters on) only: each write keeps the entries up
-        // for a few bytes, not a copy of the whole item; readers then read the items by key.
-        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::KeysOnly },
-        IndexDef {
-            name: index::RECENT,
-            hash: attr::DAY,
-            range: Some(attr::TIME),
-            projection: Projected::Include(&["status"]),
-        },
-    ],
+    indexes: &open_and_recent(index::OPEN, key::OPEN, key::DUE),
     ttl_attribute: Some(key::PURGE_AT),
 };
 

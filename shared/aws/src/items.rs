@@ -111,7 +111,7 @@ pub async fn recent_by_day(
             let mut query = client
                 .query()
                 .table_name(table)
-                .index_name("recent")
+                .index_name(crate::tables::index::RECENT)
                 .key_condition_expression("#d = :d")
                 .expression_attribute_names("#d", attr::DAY)
                 .expression_attribute_values(":d", AttributeValue::S(day.format("%Y-%m-%d").to_string()))

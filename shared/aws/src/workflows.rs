@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::codec::{Item, decode, encode};
 use crate::store::{classify, sortable};
-use crate::tables::{IndexDef, Projected, TableDef, attr};
+use crate::tables::{TableDef, open_and_recent};
 
 pub mod key {
     /// A constant, present only while the workflow runs: the sparse index's partition.
@@ -29,7 +29,6 @@ pub mod key {
 
 pub mod index {
     pub const OPEN: &str = "open-by-due";
-    pub const RECENT: &str = "recent";
 }
 
 const OPEN_SHARD: &str = "open";
@@ -39,17 +38,7 @@ pub const WORKFLOWS: TableDef = TableDef {
     logical: "workflows",
     hash: "id",
     range: None,
-    indexes: &[
-        // Keys (and the status the listing filters on) only: each write keeps the entries up
-        // for a few bytes, not a copy of the whole item; readers then read the items by key.
-        IndexDef { name: index::OPEN, hash: key::OPEN, range: Some(key::DUE), projection: Projected::KeysOnly },
-        IndexDef {
-            name: index::RECENT,
-            hash: attr::DAY,
-            range: Some(attr::TIME),
-            projection: Projected::Include(&["status"]),
-        },
-    ],
+    indexes: &open_and_recent(index::OPEN, key::OPEN, key::DUE),
     ttl_attribute: Some(key::EXPIRES_AT),
 };
 
