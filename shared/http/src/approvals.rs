@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_domain::FieldError;
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::actions::hold_once;
 use crate::error::{ApiError, json_body};
+use crate::query::QueryPairs;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -66,11 +67,7 @@ const LISTING: crate::listing::Listing<ApprovalStatus> = crate::listing::Listing
 #[utoipa::path(get, path = "/api/approvals", tag = "approvals", operation_id = "listApprovals",
     params(ListParams),
     responses((status = 200, description = "Pending: soonest expiry first; otherwise newest first", body = crate::approval_schemas::ApprovalList)))]
-pub async fn list(
-    State(state): State<AppState>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+pub async fn list(State(state): State<AppState>, QueryPairs(params): QueryPairs) -> Result<Response, ApiError> {
     let (status, limit) = LISTING.parse(&params).map_err(ApiError::invalid)?;
     let approvals = state.approvals.list(status, limit).await?;
     Ok(Json(json!({ "approvals": approvals })).into_response())

@@ -2,8 +2,7 @@
 //! patterns.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use baton_domain::FieldError;
 use baton_domain::usecases::history::{DEFAULT_LIMIT, HistoryQuery, MAX_READ};
@@ -11,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::query::QueryPairs;
 use crate::recent::parse_time;
 
 /// The query of `GET /api/context/actions`.
@@ -84,11 +84,7 @@ with the patterns they show: the contract's `mostFrequentType`, `mostFrequentPla
 `avgActionsPerDay`, plus `successRateByType`, `commonErrors` and `feedback`.",
     params(ContextParams),
     responses((status = 200, description = "The history and its patterns", body = crate::context_schemas::ContextAnswer)))]
-pub async fn actions(
-    State(state): State<AppState>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+pub async fn actions(State(state): State<AppState>, QueryPairs(params): QueryPairs) -> Result<Response, ApiError> {
     let q = parse(&params).map_err(ApiError::invalid)?;
     Ok(Json(state.history.actions(&q).await?).into_response())
 }

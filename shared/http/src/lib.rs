@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod operate;
 pub mod operate_schemas;
+pub mod query;
 pub mod queues;
 pub mod recent;
 pub mod schemas;

@@ -1,8 +1,7 @@
 //! `GET /api/actions/metrics`: the dashboard's numbers for a window.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use baton_domain::FieldError;
 use baton_domain::metrics::TimeWindow;
@@ -10,6 +9,7 @@ use baton_domain::model::Platform;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::query::QueryPairs;
 
 /// The query of `GET /api/actions/metrics`.
 #[derive(utoipa::IntoParams)]
@@ -50,11 +50,7 @@ for the window, from per-minute (per-hour for `7d`) counters.",
         (status = 200, description = "The window's metrics", body = crate::context_schemas::MetricsAnswer),
         (status = 400, description = "An unknown window or platform: VALIDATION_ERROR listing the allowed values", body = crate::schemas::ErrorEnvelope),
     ))]
-pub async fn metrics(
-    State(state): State<AppState>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+pub async fn metrics(State(state): State<AppState>, QueryPairs(params): QueryPairs) -> Result<Response, ApiError> {
     let (window, platform) = parse(&params).map_err(ApiError::invalid)?;
     Ok(Json(state.metrics.answer(window, platform).await?).into_response())
 }

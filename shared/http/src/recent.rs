@@ -2,8 +2,7 @@
 //! and each entry in the contract's shape.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use baton_domain::FieldError;
 use baton_domain::events::timestamp;
@@ -15,6 +14,7 @@ use std::collections::HashMap;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::query::QueryPairs;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
@@ -169,11 +169,7 @@ pub struct RecentParams {
 #[utoipa::path(get, path = "/api/actions/recent", tag = "actions", operation_id = "recentActions",
     params(RecentParams),
     responses((status = 200, description = "Newest first", body = crate::schemas::RecentPage)))]
-pub async fn recent(
-    State(state): State<AppState>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+pub async fn recent(State(state): State<AppState>, QueryPairs(params): QueryPairs) -> Result<Response, ApiError> {
     let q = parse_recent_query(&params).map_err(ApiError::invalid)?;
     let page = state.store.recent(&q).await.map_err(baton_domain::DomainError::from)?;
     let mut body = json!({

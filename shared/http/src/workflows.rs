@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_domain::usecases::{WorkflowReceipt, WorkflowView};
@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::error::{ApiError, idempotency_key, json_body};
 use crate::listing::Listing;
+use crate::query::QueryPairs;
 
 const LISTING: Listing<WorkflowStatus> = Listing {
     default: None,
@@ -81,11 +82,7 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/workflows", tag = "workflows", operation_id = "listWorkflows",
     params(ListParams),
     responses((status = 200, description = "Newest first, from the record (no results)", body = crate::workflow_schemas::WorkflowList)))]
-pub async fn list(
-    State(state): State<AppState>,
-    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::field("query", e.body_text()))?;
+pub async fn list(State(state): State<AppState>, QueryPairs(params): QueryPairs) -> Result<Response, ApiError> {
     let (status, limit) = LISTING.parse(&params).map_err(ApiError::invalid)?;
     let workflows: Vec<WorkflowView> =
         state.workflows.list(status, limit).await?.iter().map(|w| WorkflowView::of(w, &[])).collect();
