@@ -18,7 +18,7 @@ use baton_domain::usecases::{Executor, Outcome, Submitter};
 use baton_domain::validation::{Operation, parse_submission};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct World {
     _db: EmbeddedDynamo,
@@ -74,9 +74,14 @@ impl World {
 
     /// `n` workers executing `items` (item i by worker i) all at once.
     async fn race(&self, items: &[WorkItem]) -> Vec<Outcome> {
+        self.race_timed(items).await.into_iter().map(|(o, _)| o).collect()
+    }
+
+    /// [`Self::race`], with the moment each worker had its answer.
+    async fn race_timed(&self, items: &[WorkItem]) -> Vec<(Outcome, Instant)> {
         let tasks = items.iter().enumerate().map(|(i, item)| {
             let (ex, item) = (self.executor(&format!("w{i}")), item.clone());
-            tokio::spawn(async move { ex.execute(&item).await.expect("execute") })
+            tokio::spawn(async move { (ex.execute(&item).await.expect("execute"), Instant::now()) })
         });
         futures_util::future::join_all(tasks).await.into_iter().map(|r| r.expect("task")).collect()
     }
@@ -163,18 +168,21 @@ async fn waiting_messages_to_one_channel_book_one_slot_each_and_other_channels_a
     let dev = w
         .submit("dev-0", json!({"type": "notify", "platform": "slack", "priority": "normal", "data": {"channel": "#dev", "text": "t"}}))
         .await;
-    let outcomes = w.race(&items).await;
-    let mut waits: Vec<u128> = outcomes
+    let outcomes = w.race_timed(&items).await;
+    // Each waiter's booked slot, as a moment: when it was told, plus how long to wait (the
+    // workers run at different moments on a busy machine; their slots must not).
+    let start = outcomes.iter().map(|(_, at)| *at).min().expect("outcomes");
+    let mut slots: Vec<u128> = outcomes
         .iter()
-        .filter_map(|o| match o {
-            Outcome::NotYet(d) => Some(d.as_millis()),
+        .filter_map(|(o, at)| match o {
+            Outcome::NotYet(d) => Some((*at + *d - start).as_millis()),
             _ => None,
         })
         .collect();
-    waits.sort();
-    assert_eq!(waits.len(), 5, "{outcomes:?}");
-    for (i, pair) in waits.windows(2).enumerate() {
-        assert!((400..=600).contains(&(pair[1] - pair[0])), "slot {i} and the next are half a second apart: {waits:?}");
+    slots.sort();
+    assert_eq!(slots.len(), 5, "{outcomes:?}");
+    for (i, pair) in slots.windows(2).enumerate() {
+        assert!((400..=600).contains(&(pair[1] - pair[0])), "slot {i} and the next are half a second apart: {slots:?}");
     }
     assert_eq!(w.executor("other").execute(&dev).await.expect("run"), Outcome::Completed, "#dev has its own bucket");
 }
