@@ -10,12 +10,12 @@ use baton_aws::store::DynamoActionStore;
 use baton_aws::tables::{ACTIONS, IndexDef, Projected};
 use baton_domain::model::Action;
 use baton_domain::validation::parse_submission;
-
-mod workflow_cost;
 use chrono::Utc;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
+
+mod workflow_cost;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

@@ -5,7 +5,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use baton_domain::StoreError;
 use baton_domain::approval::{Approval, ApprovalStatus};
 use baton_domain::ports::{ApprovalStore, Page};
@@ -13,8 +12,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use std::time::Duration;
 
 use crate::codec::{Item, cursor_of, decode, encode, start_key};
-use crate::store::{classify, sortable};
-use crate::tables::{TableDef, open_and_recent};
+use crate::tables::TableDef;
 
 /// Attribute names of the approvals table's index keys (only on the stored item).
 pub mod key {
@@ -30,14 +28,14 @@ pub mod index {
     pub const OPEN: &str = "pending-by-expiry";
 }
 
-const OPEN_SHARD: &str = "open";
-const KEYS: crate::items::OpenIndex = crate::items::OpenIndex { open: key::OPEN, due: key::DUE, ttl: key::PURGE_AT };
+const KEYS: crate::items::OpenIndex =
+    crate::items::OpenIndex { index: index::OPEN, open: key::OPEN, due: key::DUE, ttl: key::PURGE_AT };
 
 pub const APPROVALS: TableDef = TableDef {
     logical: "approvals",
     hash: "id",
     range: None,
-    indexes: &open_and_recent(index::OPEN, key::OPEN, key::DUE),
+    indexes: &KEYS.indexes(),
     ttl_attribute: Some(key::PURGE_AT),
 };
 
@@ -90,29 +88,9 @@ impl ApprovalStore for DynamoApprovalStore {
         limit: usize,
         after: Option<String>,
     ) -> Result<Page<Approval>, StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index::OPEN)
-            .expression_attribute_names("#o", key::OPEN)
-            .expression_attribute_values(":o", AttributeValue::S(OPEN_SHARD.into()))
-            .scan_index_forward(true)
-            .limit(limit.clamp(1, 1000) as i32)
-            .set_exclusive_start_key(start_key(after)?);
-        query = match until {
-            // `#` then any id character sorts below DEL: every item due by `until` is included.
-            Some(t) => query
-                .key_condition_expression("#o = :o AND #d <= :until")
-                .expression_attribute_names("#d", key::DUE)
-                .expression_attribute_values(":until", AttributeValue::S(format!("{}#\u{7f}", sortable(t)))),
-            None => query.key_condition_expression("#o = :o"),
-        };
-        let resp = query.send().await.map_err(classify)?;
-        let fresh = crate::items::get_many(&self.client, &self.table, &crate::items::ids_of(resp.items())).await?;
-        // One settled since the index was read is no longer open.
-        let items = fresh.iter().filter(|i| i.contains_key(key::OPEN)).map(Self::decode).collect::<Result<_, _>>()?;
-        Ok(Page { items, next: cursor_of(resp.last_evaluated_key())? })
+        let (items, last) = KEYS.list_open(&self.client, &self.table, until, limit, start_key(after)?).await?;
+        let items = items.iter().map(Self::decode).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: cursor_of(last.as_ref())? })
     }
 
     async fn recent(&self, status: Option<ApprovalStatus>, limit: usize) -> Result<Vec<Approval>, StoreError> {

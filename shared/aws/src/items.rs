@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::codec::Item;
 use crate::store::classify;
+use crate::tables::{IndexDef, Projected};
 
 /// Stores `item` unless an item with its `id` exists (`AlreadyExists`).
 pub async fn put_new(client: &Client, table: &str, item: Item) -> Result<(), StoreError> {
@@ -146,6 +147,8 @@ pub async fn recent_by_day(
 /// The index keys of a table whose items are listed by day (`recent`) and, while open, found
 /// through a sparse index sorted by when they are due; settled ones expire by TTL.
 pub struct OpenIndex {
+    /// The sparse index's name.
+    pub index: &'static str,
     /// The sparse index's partition attribute (a constant while open, absent after).
     pub open: &'static str,
     /// Its sort attribute: `dueAt#id`.
@@ -154,7 +157,63 @@ pub struct OpenIndex {
     pub ttl: &'static str,
 }
 
+/// The sparse index's partition while an item is open.
+const OPEN_SHARD: &str = "open";
+
 impl OpenIndex {
+    /// The table's indexes: this one, and `recent` by day. Keys (and the status the listing
+    /// filters on) only: each write keeps the entries up for a few bytes, not a copy of the
+    /// whole item; readers then read the items by key.
+    pub const fn indexes(&self) -> [IndexDef; 2] {
+        use crate::tables::{attr, index};
+        [
+            IndexDef { name: self.index, hash: self.open, range: Some(self.due), projection: Projected::KeysOnly },
+            IndexDef {
+                name: index::RECENT,
+                hash: attr::DAY,
+                range: Some(attr::TIME),
+                projection: Projected::Include(&["status"]),
+            },
+        ]
+    }
+
+    /// The open items due by `until` (every open one without it), soonest first, `limit` at
+    /// most, from `after`; and where the index read stopped. The items are read as they are
+    /// now: one settled since the index was read is left out.
+    pub async fn list_open(
+        &self,
+        client: &Client,
+        table: &str,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        limit: usize,
+        after: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let mut query = client
+            .query()
+            .table_name(table)
+            .index_name(self.index)
+            .expression_attribute_names("#o", self.open)
+            .expression_attribute_values(":o", AttributeValue::S(OPEN_SHARD.into()))
+            .scan_index_forward(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(after);
+        query = match until {
+            // `#` then any id character sorts below DEL: every item due by `until` is included.
+            Some(t) => query
+                .key_condition_expression("#o = :o AND #d <= :until")
+                .expression_attribute_names("#d", self.due)
+                .expression_attribute_values(
+                    ":until",
+                    AttributeValue::S(format!("{}#\u{7f}", crate::store::sortable(t))),
+                ),
+            None => query.key_condition_expression("#o = :o"),
+        };
+        let resp = query.send().await.map_err(classify)?;
+        let mut items = get_many(client, table, &ids_of(resp.items())).await?;
+        items.retain(|i| i.contains_key(self.open));
+        Ok((items, resp.last_evaluated_key().cloned()))
+    }
+
     /// Adds the keys to `item`: `due` while it is open, else the time it may be purged.
     pub fn keys(
         &self,
@@ -170,7 +229,7 @@ impl OpenIndex {
         item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{id}", sortable(created_at))));
         match due {
             Some(due) => {
-                item.insert(self.open.into(), AttributeValue::S("open".into()));
+                item.insert(self.open.into(), AttributeValue::S(OPEN_SHARD.into()));
                 item.insert(self.due.into(), AttributeValue::S(format!("{}#{id}", sortable(due))));
             }
             None => {

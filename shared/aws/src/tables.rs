@@ -58,22 +58,6 @@ pub mod index {
     pub const BY_CORRELATION: &str = "by-correlation";
 }
 
-/// The indexes of a table whose items are open, then settled (approvals, workflows): `open`
-/// on `shard` by `due`, and `recent` by day. Keys (and the status the listing filters on)
-/// only: each write keeps the entries up for a few bytes, not a copy of the whole item;
-/// readers then read the items by key.
-pub const fn open_and_recent(open: &'static str, shard: &'static str, due: &'static str) -> [IndexDef; 2] {
-    [
-        IndexDef { name: open, hash: shard, range: Some(due), projection: Projected::KeysOnly },
-        IndexDef {
-            name: index::RECENT,
-            hash: attr::DAY,
-            range: Some(attr::TIME),
-            projection: Projected::Include(&["status"]),
-        },
-    ]
-}
-
 pub const ACTIONS: TableDef = TableDef {
     logical: "actions",
     hash: "id",

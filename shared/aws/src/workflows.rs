@@ -6,7 +6,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use baton_domain::StoreError;
 use baton_domain::ports::WorkflowStore;
 use baton_domain::workflow::{Workflow, WorkflowStatus};
@@ -14,8 +13,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::time::Duration;
 
 use crate::codec::{Item, decode, encode};
-use crate::store::{classify, sortable};
-use crate::tables::{TableDef, open_and_recent};
+use crate::tables::TableDef;
 
 pub mod key {
     /// A constant, present only while the workflow runs: the sparse index's partition.
@@ -31,14 +29,14 @@ pub mod index {
     pub const OPEN: &str = "open-by-due";
 }
 
-const OPEN_SHARD: &str = "open";
-const KEYS: crate::items::OpenIndex = crate::items::OpenIndex { open: key::OPEN, due: key::DUE, ttl: key::EXPIRES_AT };
+const KEYS: crate::items::OpenIndex =
+    crate::items::OpenIndex { index: index::OPEN, open: key::OPEN, due: key::DUE, ttl: key::EXPIRES_AT };
 
 pub const WORKFLOWS: TableDef = TableDef {
     logical: "workflows",
     hash: "id",
     range: None,
-    indexes: &open_and_recent(index::OPEN, key::OPEN, key::DUE),
+    indexes: &KEYS.indexes(),
     ttl_attribute: Some(key::EXPIRES_AT),
 };
 
@@ -86,25 +84,8 @@ impl WorkflowStore for DynamoWorkflowStore {
     }
 
     async fn open(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
-        let resp = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index::OPEN)
-            .key_condition_expression("#o = :o AND #d <= :until")
-            .expression_attribute_names("#o", key::OPEN)
-            .expression_attribute_names("#d", key::DUE)
-            .expression_attribute_values(":o", AttributeValue::S(OPEN_SHARD.into()))
-            // `#` then any id character sorts below DEL: every item due by `until` is included.
-            .expression_attribute_values(":until", AttributeValue::S(format!("{}#\u{7f}", sortable(until))))
-            .scan_index_forward(true)
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(classify)?;
-        let fresh = crate::items::get_many(&self.client, &self.table, &crate::items::ids_of(resp.items())).await?;
-        // One finished since the index was read is no longer open.
-        fresh.iter().filter(|i| i.contains_key(key::OPEN)).map(Self::decode).collect()
+        let (items, _) = KEYS.list_open(&self.client, &self.table, Some(until), limit, None).await?;
+        items.iter().map(Self::decode).collect()
     }
 
     async fn recent(&self, status: Option<WorkflowStatus>, limit: usize) -> Result<Vec<Workflow>, StoreError> {
