@@ -190,6 +190,57 @@ async fn pending_lists_only_unfinished_actions_oldest_first_in_pages(f: Fixture)
     assert_eq!(f.calls.get("Scan"), 0);
 }
 
+/// The recent index keeps one phase for the in-flight statuses (so a lease writes no entry):
+/// a filter that names some of them reads those entries' items; the pending listing reads
+/// status and lease from the items too.
+async fn in_flight_statuses_are_told_apart_by_their_items(f: Fixture) {
+    let now = Utc::now();
+    let mk = |id: &str, ms: i64| action(id, Platform::Slack, Priority::Normal, now - ChronoDuration::milliseconds(ms));
+    let queued = mk("f-queued", 1);
+    f.store.insert(&queued).await.expect("insert");
+    let executing = mk("f-executing", 2);
+    f.store.insert(&executing).await.expect("insert");
+    let leased = executing.lease("w-1", now, Duration::from_secs(30)).expect("lease");
+    f.store.replace(&executing, &leased).await.expect("lease write");
+    let done = mk("f-done", 3);
+    f.store.insert(&done).await.expect("insert");
+    let l = done.lease("w-1", now, Duration::from_secs(30)).expect("lease");
+    f.store.replace(&done, &l).await.expect("lease write");
+    f.store.replace(&l, &l.clone().succeed("w-1", json!({}), now).expect("done")).await.expect("done write");
+    let listed = |statuses: Vec<Status>| {
+        let store = f.store.clone();
+        async move {
+            let page =
+                store.recent(&RecentQuery { statuses, limit: 10, ..RecentQuery::default() }).await.expect("recent");
+            let ids: Vec<String> = page.actions.iter().map(|a| a.id.clone()).collect();
+            (ids, page.total)
+        }
+    };
+    use Status::*;
+    assert_eq!(listed(vec![Queued]).await, (vec!["f-queued".to_owned()], 1));
+    assert_eq!(listed(vec![Executing]).await, (vec!["f-executing".to_owned()], 1));
+    assert_eq!(
+        listed(vec![Queued, Executing, Retrying]).await,
+        (vec!["f-queued".to_owned(), "f-executing".to_owned()], 2)
+    );
+    assert_eq!(
+        listed(vec![PendingApproval, Queued, Retrying]).await,
+        (vec!["f-queued".to_owned()], 1),
+        "the contract's pending"
+    );
+    assert_eq!(listed(vec![Success, Executing]).await, (vec!["f-executing".to_owned(), "f-done".to_owned()], 2));
+    assert_eq!(listed(vec![Failed]).await, (vec![], 0));
+    let pending = f.store.pending(Priority::Normal, 10, None).await.expect("pending").items;
+    let seen: Vec<(&str, Status, Option<&str>)> =
+        pending.iter().map(|e| (e.id.as_str(), e.status, e.worker_id.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [("f-executing", Executing, Some("w-1")), ("f-queued", Queued, None)],
+        "oldest first, from the items"
+    );
+    assert_eq!(pending[0].lease_until, leased.lease_until);
+}
+
 async fn finished_actions_carry_a_ttl_and_leave_the_pending_index(f: Fixture) {
     let a = action("ttl-1", Platform::Slack, Priority::Normal, Utc::now());
     f.store.insert(&a).await.expect("insert");
@@ -282,6 +333,7 @@ on_both_backends!(
     recent_pages_newest_first_across_days_with_filters_and_totals,
     a_busy_window_is_counted_to_a_bound_and_listed_without_reading_it_all,
     pending_lists_only_unfinished_actions_oldest_first_in_pages,
+    in_flight_statuses_are_told_apart_by_their_items,
     finished_actions_carry_a_ttl_and_leave_the_pending_index,
     connections_are_listed_without_scan_and_expired_ones_are_skipped,
 );

@@ -45,7 +45,15 @@ pub async fn get_by_id(client: &Client, table: &str, id: &str) -> Result<Option<
 /// The indexes that project only keys are read this way: an entry costs little to keep up,
 /// and the item read is the latest one.
 pub async fn get_many(client: &Client, table: &str, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+    get_many_of(client, table, ids, &[]).await
+}
+
+/// As [`get_many`], only the attributes `only` (and `id`) of each item; all when empty.
+pub async fn get_many_of(client: &Client, table: &str, ids: &[String], only: &[&str]) -> Result<Vec<Item>, StoreError> {
     let mut found: HashMap<String, Item> = HashMap::with_capacity(ids.len());
+    let names: HashMap<String, String> =
+        only.iter().chain(["id"].iter()).enumerate().map(|(i, a)| (format!("#a{i}"), (*a).to_owned())).collect();
+    let projection = (!only.is_empty()).then(|| names.keys().cloned().collect::<Vec<_>>().join(", "));
     for chunk in ids.chunks(100) {
         let keys: Vec<Item> =
             chunk.iter().map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.clone()))])).collect();
@@ -53,6 +61,8 @@ pub async fn get_many(client: &Client, table: &str, ids: &[String]) -> Result<Ve
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))
                 .consistent_read(true)
+                .set_projection_expression(projection.clone())
+                .set_expression_attribute_names(projection.as_ref().map(|_| names.clone()))
                 .build()
                 .map_err(|e| StoreError::Internal(e.to_string()))?,
         );

@@ -49,6 +49,23 @@ pub mod attr {
     pub const PENDING_AT: &str = "pendingAt";
     /// Epoch seconds after which a finished action may be deleted (DynamoDB TTL).
     pub const EXPIRES_AT: &str = "expiresAt";
+    /// The status as the recent index knows it ([`phase`]): settled statuses as they are, the
+    /// three in-flight ones as one, so a plain action's lease leaves the entry alone.
+    pub const PHASE: &str = "gsiPhase";
+}
+
+/// The phase of every in-flight status (`queued`, `executing`, `retrying`).
+pub const IN_FLIGHT: &str = "in_flight";
+
+/// What the recent index keeps of a status. A status that changes while an action is in
+/// flight would rewrite the entry on every transition; the phase changes only when the action
+/// is held, released or settled.
+pub fn phase(status: baton_domain::model::Status) -> &'static str {
+    use baton_domain::model::Status;
+    match status {
+        Status::Queued | Status::Executing | Status::Retrying => IN_FLIGHT,
+        settled => settled.as_str(),
+    }
 }
 
 pub mod index {
@@ -62,20 +79,21 @@ pub const ACTIONS: TableDef = TableDef {
     logical: "actions",
     hash: "id",
     range: None,
-    // Indexes copy only what their readers filter or list on: every write updates them, and
-    // a smaller entry costs fewer write units (and `recent`'s counts read less).
+    // Indexes copy only what never changes while an action is in flight, so a plain action's
+    // lease writes no index entry: `recent` the platform and the phase, `pending-by-priority`
+    // keys alone (its readers read the items, which also tell them the status and lease).
     indexes: &[
         IndexDef {
             name: index::RECENT,
             hash: attr::DAY,
             range: Some(attr::TIME),
-            projection: Projected::Include(&["platform", "status"]),
+            projection: Projected::Include(&["platform", attr::PHASE]),
         },
         IndexDef {
             name: index::PENDING,
             hash: attr::PENDING_PRIORITY,
             range: Some(attr::PENDING_AT),
-            projection: Projected::Include(baton_domain::ports::PendingEntry::PROJECTED),
+            projection: Projected::KeysOnly,
         },
         IndexDef { name: index::BY_USER, hash: "userId", range: Some(attr::TIME), projection: Projected::KeysOnly },
         IndexDef {

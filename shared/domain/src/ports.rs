@@ -57,7 +57,7 @@ pub struct RecentPage {
     pub exact: bool,
 }
 
-/// What the pending index holds of an unfinished action: enough to list the queue, find the
+/// What the pending listing tells of an unfinished action: enough to list the queue, find the
 /// oldest, re-drive and recover, without the action's data.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,8 +80,8 @@ pub struct PendingEntry {
 }
 
 impl PendingEntry {
-    /// The attributes the pending index projects besides its keys.
-    pub const PROJECTED: &'static [&'static str] =
+    /// The stored attributes an entry is read from (besides `id`).
+    pub const FIELDS: &'static [&'static str] =
         &["type", "platform", "priority", "status", "createdAt", "notBefore", "leaseUntil", "workerId", "redrivenAt"];
 
     pub fn of(a: &Action) -> Self {

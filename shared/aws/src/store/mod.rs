@@ -79,6 +79,7 @@ impl DynamoActionStore {
         let mut item = encode(a)?;
         item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
         item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
+        item.insert(attr::PHASE.into(), AttributeValue::S(crate::tables::phase(a.status).into()));
         // Unfinished work, and a failure whose fallback is not yet known to be submitted.
         let pending = (!a.status.is_terminal() && a.status != Status::PendingApproval) || a.fallback_pending;
         if pending {
@@ -164,9 +165,18 @@ impl ActionStore for DynamoActionStore {
             .send()
             .await
             .map_err(classify)?;
-        let items = resp
-            .items()
+        // The index holds keys only: the entries' fields (status, lease) are read from the
+        // items, and one that left the index since (finished, re-prioritised) is left out.
+        let mut wanted = PendingEntry::FIELDS.to_vec();
+        wanted.push(attr::PENDING_PRIORITY);
+        let ids = crate::items::ids_of(resp.items());
+        let items = crate::items::get_many_of(&self.client, &self.table, &ids, &wanted)
+            .await?
             .iter()
+            .filter(|item| {
+                item.get(attr::PENDING_PRIORITY).and_then(|v| v.as_s().ok()).map(String::as_str)
+                    == Some(priority.as_str())
+            })
             .map(|item| decode::<PendingEntry>(item, "pending entry"))
             .collect::<Result<Vec<_>, _>>()?;
         let next = crate::codec::cursor_of(resp.last_evaluated_key())?;

@@ -3,14 +3,24 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use baton_domain::StoreError;
-use baton_domain::model::Action;
+use baton_domain::model::{Action, Status};
 use baton_domain::ports::{RecentPage, RecentQuery};
 use chrono::Utc;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{DynamoActionStore, classify, sortable};
 use crate::codec::Item;
-use crate::tables::{attr, index};
+use crate::items::ids_of;
+use crate::tables::{IN_FLIGHT, attr, index, phase};
+
+/// The statuses an in-flight entry's item must have, when `statuses` names some in-flight
+/// statuses but not all three (the index keeps one phase for them); `None` when the index's
+/// phase answers alone.
+fn in_flight_check(statuses: &[Status]) -> Option<Vec<Status>> {
+    let named: Vec<Status> = statuses.iter().copied().filter(|s| phase(*s) == IN_FLIGHT).collect();
+    let all = [Status::Queued, Status::Executing, Status::Retrying];
+    (!named.is_empty() && !all.iter().all(|s| named.contains(s))).then_some(named)
+}
 
 /// Query pages one `recent` request may spend counting, and listing.
 pub const COUNT_PAGES: usize = 48;
@@ -92,16 +102,45 @@ impl DynamoActionStore {
             names.insert("#platform".into(), "platform".into());
             values.insert(":platform".into(), AttributeValue::S(p.as_str().into()));
         }
-        if !q.statuses.is_empty() {
-            let keys: Vec<String> = (0..q.statuses.len()).map(|i| format!(":status{i}")).collect();
-            for (k, s) in keys.iter().zip(&q.statuses) {
-                values.insert(k.clone(), AttributeValue::S(s.as_str().into()));
+        let mut phases: Vec<&str> = q.statuses.iter().map(|s| phase(*s)).collect();
+        phases.sort_unstable();
+        phases.dedup();
+        if !phases.is_empty() {
+            let keys: Vec<String> = (0..phases.len()).map(|i| format!(":phase{i}")).collect();
+            for (k, p) in keys.iter().zip(&phases) {
+                values.insert(k.clone(), AttributeValue::S((*p).into()));
             }
-            parts.push(format!("#status IN ({})", keys.join(", ")));
-            names.insert("#status".into(), "status".into());
+            parts.push(format!("#phase IN ({})", keys.join(", ")));
+            names.insert("#phase".into(), attr::PHASE.into());
         }
         let expr = (!parts.is_empty()).then(|| parts.join(" AND "));
         (expr, names, values)
+    }
+
+    /// The ids of `entries` (already filtered by phase) that `q` keeps, in order. The index
+    /// tells settled statuses apart but not in-flight ones: when the query names some of
+    /// those but not all, an in-flight entry's status is read from its item.
+    async fn matching(&self, entries: &[Item], q: &RecentQuery) -> Result<Vec<String>, StoreError> {
+        let in_flight =
+            |e: &&Item| e.get(attr::PHASE).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(IN_FLIGHT);
+        let Some(wanted) = in_flight_check(&q.statuses) else { return Ok(ids_of(entries)) };
+        let ask: Vec<Item> = entries.iter().filter(in_flight).cloned().collect();
+        let keep: HashSet<String> = crate::items::get_many_of(&self.client, &self.table, &ids_of(&ask), &["status"])
+            .await?
+            .iter()
+            .filter(|item| {
+                item.get("status")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|s| Status::parse(s))
+                    .is_some_and(|s| wanted.contains(&s))
+            })
+            .filter_map(|item| item.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        Ok(entries
+            .iter()
+            .filter(|e| !in_flight(e) || e.get("id").and_then(|v| v.as_s().ok()).is_some_and(|id| keep.contains(id)))
+            .filter_map(|e| e.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
     }
 
     /// A query of one day of the recent index, newest first, between `bounds` (sort keys).
@@ -144,15 +183,17 @@ impl DynamoActionStore {
                 return Ok((count, false));
             }
             budget.count_pages -= 1;
+            let checked = in_flight_check(&q.statuses).is_some();
             let resp = self
                 .day_query(day, bounds, q)
-                .select(Select::Count)
+                .select(if checked { Select::AllProjectedAttributes } else { Select::Count })
                 .limit(i32::try_from(budget.count_entries).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(classify)?;
-            count += resp.count().max(0) as u64;
+            count +=
+                if checked { self.matching(resp.items(), q).await?.len() as u64 } else { resp.count().max(0) as u64 };
             budget.count_entries = budget.count_entries.saturating_sub(resp.scanned_count().max(1) as usize);
             match resp.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -162,7 +203,7 @@ impl DynamoActionStore {
     }
 
     /// Up to `take` matching actions of one day, newest first, after skipping `skip`; and how
-    /// many were skipped. The index holds only keys, platform and status: the page's items are
+    /// many were skipped. The index holds only keys, platform and phase: the page's items are
     /// read by key.
     async fn list_day(
         &self,
@@ -192,13 +233,11 @@ impl DynamoActionStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            for item in resp.items() {
+            for id in self.matching(resp.items(), q).await? {
                 if skipped < skip {
                     skipped += 1;
-                } else if ids.len() < take
-                    && let Some(id) = item.get("id").and_then(|v| v.as_s().ok())
-                {
-                    ids.push(id.clone());
+                } else if ids.len() < take {
+                    ids.push(id);
                 }
             }
             match resp.last_evaluated_key() {
