@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use baton_domain::events::timestamp;
 use baton_domain::model::{Platform, Priority};
 use baton_domain::policy::estimated_wait;
+use baton_domain::ports::{Page, PendingEntry};
 use baton_domain::usecases::idempotency::{self, derived_id};
 use baton_domain::validation::{ApprovalRequest, Ingress, Submission, parse_ingress, parse_submission};
 use chrono::{DateTime, Utc};
@@ -161,8 +162,7 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> R
 pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> {
     let stats = state.queue.stats().await;
     let mut queues = serde_json::Map::new();
-    for p in Priority::ALL.iter().copied() {
-        let page = state.store.pending(p, QUEUE_LIST_LIMIT, None).await.map_err(baton_domain::DomainError::from)?;
+    for (p, page) in Priority::ALL.iter().copied().zip(first_pending(&state, QUEUE_LIST_LIMIT).await?) {
         let waiting: Vec<Value> = page
             .items
             .iter()
@@ -194,6 +194,13 @@ pub async fn queue(State(state): State<AppState>) -> Result<Response, ApiError> 
     .into_response())
 }
 
+/// The first `limit` unfinished actions of each priority, most urgent priority first, read
+/// at once (each page is a query and a read of its items).
+async fn first_pending(state: &AppState, limit: usize) -> Result<Vec<Page<PendingEntry>>, ApiError> {
+    let reads = Priority::ALL.iter().map(|p| state.store.pending(*p, limit, None));
+    Ok(futures_util::future::try_join_all(reads).await.map_err(baton_domain::DomainError::from)?)
+}
+
 /// `GET /api/actions/health`: each platform's breaker, rate limit and health, and the queue.
 #[utoipa::path(get, path = "/api/actions/health", tag = "actions", operation_id = "health",
     responses((status = 200, description = "Every platform's breaker, rate limit and health", body = crate::schemas::HealthStatus)))]
@@ -205,8 +212,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
     }
     let stats = state.queue.stats().await;
     let mut oldest = None;
-    for p in Priority::ALL.iter().copied() {
-        let page = state.store.pending(p, 10, None).await.map_err(baton_domain::DomainError::from)?;
+    for page in first_pending(&state, 10).await? {
         if let Some(first) = page.items.iter().filter(|a| a.status.is_runnable()).map(|a| a.ready_at()).min() {
             oldest = Some(oldest.map_or(first, |o: DateTime<Utc>| o.min(first)));
         }
