@@ -125,7 +125,18 @@ async fn a_rate_limited_action_is_delayed_not_failed() {
     assert!(started.elapsed() >= Duration::from_millis(1800), "{:?}", started.elapsed());
     for id in ids {
         let mine: Vec<Value> = frames.iter().filter(|f| f["data"]["actionId"] == id.as_str()).cloned().collect();
-        assert_eq!(names(&mine), ["action:queued", "action:executing", "action:completed"], "waiting is silent");
+        // Waiting for a booked token is silent. Two workers that saw the same free token at
+        // once both lease; the one that loses it at admission puts its action back
+        // (executing → queued) and books the next: a race, never a failure or a retry.
+        let seen = names(&mine);
+        let mut expected = vec!["action:queued"];
+        let lost = seen.windows(2).filter(|w| w == &["action:executing", "action:queued"]).count();
+        for _ in 0..lost {
+            expected.extend(["action:executing", "action:queued"]);
+        }
+        expected.extend(["action:executing", "action:completed"]);
+        assert_eq!(seen, expected, "waiting is silent");
+        assert!(lost <= 2, "{seen:?}");
     }
     app.runtime.stop().await;
 }

@@ -97,3 +97,49 @@ async fn a_crash_mid_run_loses_nothing_and_completes_nothing_twice() {
     second.runtime.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A data directory kept from an earlier version, whose actions table has the old index
+/// projections (`recent` with `status`, `pending-by-priority` with the lease) and items
+/// without `gsiPhase`: the runtime re-creates those indexes and writes the phase on the old
+/// items, so status filters find them.
+#[tokio::test]
+async fn a_database_of_an_earlier_version_is_brought_up_to_date() {
+    use baton_aws::store::DynamoActionStore;
+    use baton_aws::tables::{ACTIONS, IndexDef, Projected, TableDef};
+    let dir = std::env::temp_dir().join(format!("baton-upgrade-{}", uuid::Uuid::new_v4()));
+    let earlier: &'static [IndexDef] = Box::leak(Box::new([
+        IndexDef { projection: Projected::Include(&["platform", "status"]), ..ACTIONS.indexes[0] },
+        IndexDef { projection: Projected::Include(&["type", "status", "leaseUntil"]), ..ACTIONS.indexes[1] },
+        ACTIONS.indexes[2],
+        ACTIONS.indexes[3],
+    ]));
+    let old = TableDef { indexes: earlier, ..ACTIONS };
+    {
+        let dynamo = baton_cli::embedded::EmbeddedDynamo::start(&DataLocation::Dir(dir.clone())).expect("emulator");
+        let client = dynamo.client(None);
+        assert!(old.ensure(&client, "baton-actions").await.expect("old table").is_empty());
+        let store = DynamoActionStore::new(client.clone(), "baton-actions", Duration::from_secs(86_400));
+        let sub = baton_domain::validation::parse_submission(&json!({"action": slack_notify("high", "#ops", "kept")}))
+            .expect("valid");
+        let now = chrono::Utc::now();
+        let queued = baton_domain::model::Action::accepted(sub.action, sub.context, now, 1, 0);
+        let leased = queued.lease("w", now, Duration::from_secs(30)).expect("lease");
+        let done = leased.succeed("w", json!({"ok": true}), now).expect("done");
+        let mut item = store.encode(&done).expect("encode");
+        item.remove(baton_aws::tables::attr::PHASE);
+        client.put_item().table_name("baton-actions").set_item(Some(item)).send().await.expect("old item");
+    }
+    let platforms = Platforms::start().await;
+    let app = spawn_app_on(&platforms, DataLocation::Dir(dir.clone())).await.expect("runtime on the old data");
+    let (status, page) = app.get("/api/actions/recent?status=success").await.expect("recent");
+    assert_eq!(status, 200, "{page}");
+    assert_eq!((page["total"].as_u64(), page["actions"][0]["status"].as_str()), (Some(1), Some("success")), "{page}");
+    let (_, none) = app.get("/api/actions/recent?status=queued").await.expect("recent");
+    assert_eq!(none["total"], 0, "{none}");
+    app.runtime.stop().await;
+    // Started again, nothing is left to bring up to date.
+    let dynamo = baton_cli::embedded::EmbeddedDynamo::start(&DataLocation::Dir(dir.clone())).expect("emulator");
+    assert!(ACTIONS.ensure(&dynamo.client(None), "baton-actions").await.expect("ensure").is_empty());
+    drop(dynamo);
+    let _ = std::fs::remove_dir_all(&dir);
+}

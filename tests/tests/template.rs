@@ -136,6 +136,25 @@ fn every_queue_outlasts_its_consumer_six_times_over() {
     assert_eq!(checked, 5, "ingress + four priority queues");
 }
 
+/// A change record that derives nothing costs an invocation: the table streams' TTL
+/// deletions (REMOVE, read as `Record::Removed`, which derives no event) never reach the
+/// function.
+#[test]
+fn the_table_streams_skip_the_deletions_that_derive_nothing() {
+    let t = template();
+    let events = resource(&t, "StreamFunction")["Properties"]["Events"].as_mapping().expect("events");
+    for name in ["ActionChanges", "ApprovalChanges", "WorkflowChanges"] {
+        let ev = &events[name]["Properties"];
+        let patterns: Vec<serde_json::Value> = ev["FilterCriteria"]["Filters"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name} filters its records"))
+            .iter()
+            .map(|f| serde_json::from_str(f["Pattern"].as_str().expect("pattern")).expect("pattern is JSON"))
+            .collect();
+        assert_eq!(patterns, [serde_json::json!({"eventName": ["INSERT", "MODIFY"]})], "{name}");
+    }
+}
+
 #[test]
 fn every_function_names_a_binary_of_the_workspace() {
     let t = template();

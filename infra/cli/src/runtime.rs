@@ -113,11 +113,18 @@ impl Runtime {
         #[cfg(not(feature = "test-support"))]
         let calls = None;
         let client = dynamo.client(calls);
-        tables::ACTIONS
+        let redone = tables::ACTIONS
             .ensure(&client, &opts.store.actions_table)
             .await
             .map_err(anyhow::Error::msg)
             .context("preparing the actions table")?;
+        if redone.contains(&tables::index::RECENT) {
+            // A database of an earlier version: its actions lack the recent index's phase.
+            DynamoActionStore::new(client.clone(), &opts.store.actions_table, opts.store.retention)
+                .backfill_phase()
+                .await
+                .context("completing the actions stored by an earlier version")?;
+        }
         PLATFORM_STATE
             .ensure(&client, &opts.store.platform_state_table)
             .await

@@ -8,6 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 use tracing::info;
 
+mod reconcile;
+
 /// What an index copies of each item besides the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projected {
@@ -106,6 +108,28 @@ pub const ACTIONS: TableDef = TableDef {
     ttl_attribute: Some(attr::EXPIRES_AT),
 };
 
+impl IndexDef {
+    pub(crate) fn projection(&self) -> Projection {
+        match self.projection {
+            Projected::All => Projection::builder().projection_type(ProjectionType::All).build(),
+            Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
+            Projected::Include(attrs) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(attrs.iter().map(|a| (*a).to_owned()).collect()))
+                .build(),
+        }
+    }
+
+    fn declared(&self) -> Result<GlobalSecondaryIndex, String> {
+        GlobalSecondaryIndex::builder()
+            .index_name(self.name)
+            .set_key_schema(Some(key_schema(self.hash, self.range)?))
+            .projection(self.projection())
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Every table Baton needs today.
 pub const ALL: &[TableDef] = &[
     ACTIONS,
@@ -119,11 +143,11 @@ pub const ALL: &[TableDef] = &[
     crate::metrics::METRICS,
 ];
 
-fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
+pub(crate) fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
 }
 
-fn key_schema(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, String> {
+pub(crate) fn key_schema(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, String> {
     let mut keys = vec![key(hash, KeyType::Hash)?];
     if let Some(r) = range {
         keys.push(key(r, KeyType::Range)?);
@@ -149,16 +173,23 @@ impl TableDef {
         names
     }
 
-    /// Creates the table (on-demand billing, TTL on, no stream) unless it exists. The local
-    /// runtime never enables streams: the emulator's stream table grows without bound.
-    pub async fn ensure(&self, client: &Client, physical: &str) -> Result<(), String> {
+    /// Creates the table (on-demand billing, TTL on, no stream) unless it exists; an existing
+    /// table's indexes are brought to this definition ([`TableDef::reconcile`]). Returns the
+    /// indexes re-created on an existing table. The local runtime never enables streams: the
+    /// emulator's stream table grows without bound.
+    pub async fn ensure(&self, client: &Client, physical: &str) -> Result<Vec<&'static str>, String> {
         self.ensure_with(client, physical, false).await
     }
 
     /// As `ensure`, with a NEW_AND_OLD_IMAGES stream when `stream` (as the SAM template has).
-    pub async fn ensure_with(&self, client: &Client, physical: &str, stream: bool) -> Result<(), String> {
+    pub async fn ensure_with(
+        &self,
+        client: &Client,
+        physical: &str,
+        stream: bool,
+    ) -> Result<Vec<&'static str>, String> {
         match client.describe_table().table_name(physical).send().await {
-            Ok(_) => return Ok(()),
+            Ok(found) => return self.reconcile(client, physical, found.table()).await,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
             Err(e) => return Err(format!("describing table {physical}: {}", crate::store::describe(&e))),
         }
@@ -186,21 +217,7 @@ impl TableDef {
             );
         }
         for ix in self.indexes {
-            create = create.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(ix.name)
-                    .set_key_schema(Some(key_schema(ix.hash, ix.range)?))
-                    .projection(match ix.projection {
-                        Projected::All => Projection::builder().projection_type(ProjectionType::All).build(),
-                        Projected::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
-                        Projected::Include(attrs) => Projection::builder()
-                            .projection_type(ProjectionType::Include)
-                            .set_non_key_attributes(Some(attrs.iter().map(|a| (*a).to_owned()).collect()))
-                            .build(),
-                    })
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            );
+            create = create.global_secondary_indexes(ix.declared()?);
         }
         create.send().await.map_err(|e| format!("creating table {physical}: {}", crate::store::describe(&e)))?;
         if let Some(ttl) = self.ttl_attribute {
@@ -219,6 +236,6 @@ impl TableDef {
                 .map_err(|e| format!("enabling TTL on {physical}: {}", crate::store::describe(&e)))?;
         }
         info!(table = physical, "created table");
-        Ok(())
+        Ok(Vec::new())
     }
 }

@@ -19,6 +19,7 @@ use crate::tables::{attr, index};
 
 mod by_user;
 pub mod recent;
+mod upgrade;
 pub use recent::{COUNT_PAGES, LIST_PAGES};
 
 /// Human-readable text of an SDK error with its whole source chain (for logs, never clients).
