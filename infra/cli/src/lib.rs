@@ -17,3 +17,9 @@ pub mod scheduler;
 
 pub use embedded::DataLocation;
 pub use runtime::{Runtime, ServeOptions};
+
+/// mimalloc for everything that links the runtime (`baton`, its benchmarks and tests): under
+/// load, glibc's malloc and its arena locks took about a quarter of the runtime's CPU (perf,
+/// BENCHMARKS.md). The Lambda functions do not link this crate.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
