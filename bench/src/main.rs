@@ -347,8 +347,8 @@ async fn main() -> anyhow::Result<()> {
     if opts.only_fanout {
         let f = fanout::run(&opts, opts.clients, 1000.0 / 3.0, 15.0).await?;
         eprintln!(
-            "{} connected, {:.0} frames/s, p99 {:.1} ms, {} dropped",
-            f.connected, f.delivered_per_s, f.p99_ms, f.dropped_clients
+            "{} connected, {:.0} frames/s, p50 / p99 / p99.9 {:.1} / {:.1} / {:.1} ms, {} dropped, peak RSS {:.0} MiB",
+            f.connected, f.delivered_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.dropped_clients, f.peak_rss_mib
         );
         return Ok(());
     }
