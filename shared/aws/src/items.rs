@@ -69,7 +69,7 @@ pub async fn get_many_of(client: &Client, table: &str, ids: &[String], only: &[&
         while let Some(wanted) = request.take() {
             let resp = client.batch_get_item().request_items(table, wanted).send().await.map_err(classify)?;
             for item in resp.responses().and_then(|r| r.get(table)).map(Vec::as_slice).unwrap_or_default() {
-                if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()) {
+                if let Some(id) = id_of(item) {
                     found.insert(id.clone(), item.clone());
                 }
             }
@@ -81,7 +81,12 @@ pub async fn get_many_of(client: &Client, table: &str, ids: &[String], only: &[&
 
 /// The ids of index entries (every index projects the table's key).
 pub fn ids_of(entries: &[Item]) -> Vec<String> {
-    entries.iter().filter_map(|e| e.get("id").and_then(|v| v.as_s().ok()).cloned()).collect()
+    entries.iter().filter_map(id_of).cloned().collect()
+}
+
+/// The `id` of an item or index entry.
+pub fn id_of(item: &Item) -> Option<&String> {
+    item.get("id").and_then(|v| v.as_s().ok())
 }
 
 /// Replaces the item with `item` only if its `version` is still `expected` (`Conflict`).

@@ -44,7 +44,7 @@ impl DynamoActionStore {
             for item in resp.items() {
                 if seen >= q.offset
                     && ids.len() < q.limit
-                    && let Some(id) = item.get("id").and_then(|v| v.as_s().ok())
+                    && let Some(id) = crate::items::id_of(item)
                 {
                     ids.push(id.clone());
                 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{DynamoActionStore, classify, sortable};
 use crate::codec::Item;
-use crate::items::ids_of;
+use crate::items::{id_of, ids_of};
 use crate::tables::{IN_FLIGHT, attr, index, phase};
 
 /// The statuses an in-flight entry's item must have, when `statuses` names some in-flight
@@ -134,12 +134,12 @@ impl DynamoActionStore {
                     .and_then(|s| Status::parse(s))
                     .is_some_and(|s| wanted.contains(&s))
             })
-            .filter_map(|item| item.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .filter_map(|item| id_of(item).cloned())
             .collect();
         Ok(entries
             .iter()
-            .filter(|e| !in_flight(e) || e.get("id").and_then(|v| v.as_s().ok()).is_some_and(|id| keep.contains(id)))
-            .filter_map(|e| e.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .filter(|e| !in_flight(e) || id_of(e).is_some_and(|id| keep.contains(id)))
+            .filter_map(|e| id_of(e).cloned())
             .collect())
     }
 

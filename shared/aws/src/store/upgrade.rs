@@ -32,7 +32,7 @@ impl DynamoActionStore {
                 .map_err(classify)?;
             for item in resp.items() {
                 let (Some(id), Some(status)) = (
-                    item.get("id").and_then(|v| v.as_s().ok()),
+                    crate::items::id_of(item),
                     item.get("status").and_then(|v| v.as_s().ok()).and_then(|s| Status::parse(s)),
                 ) else {
                     continue;
