@@ -30,10 +30,18 @@ pub struct Fanout {
 /// Bytes a dashboard reads at most per read: a batch of frames (each well under 1 KiB).
 const READ_BUFFER: usize = 4 * 1024;
 
-/// The `ts` of a frame, found without parsing the rest.
+/// The `ts` of a frame, found without parsing the rest: it is the frame's last field, so it is
+/// looked for from the end (a search from the start was 5 % of this run's CPU).
 fn frame_ts(text: &str) -> Option<DateTime<Utc>> {
-    let rest = &text[text.find("\"ts\":\"")? + 6..];
+    let rest = &text[text.rfind("\"ts\":\"")? + 6..];
     DateTime::parse_from_rfc3339(&rest[..rest.find('"')?]).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// A dashboard's own histogram (µs): two significant digits up to a minute, about 20 KiB.
+/// With the three digits up to ten minutes of the others, each took 160 KiB, and a thousand
+/// of them were most of this run's RSS and, through cache misses, 6 % of its CPU (perf).
+fn client_histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000, 2).map_err(|e| anyhow!("histogram: {e}"))
 }
 
 /// One dashboard: frames until told to stop; its histogram (µs), frame count, and whether the
@@ -46,7 +54,7 @@ async fn client(url: String, mut stop: signal::Receiver<bool>) -> anyhow::Result
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     let events = ["action:queued", "action:executing", "action:completed"];
     ws.send(Message::Text(json!({"action": "subscribe", "events": events}).to_string().into())).await?;
-    let mut hist = histogram()?;
+    let mut hist = client_histogram()?;
     let mut frames = 0u64;
     loop {
         tokio::select! {
@@ -56,7 +64,7 @@ async fn client(url: String, mut stop: signal::Receiver<bool>) -> anyhow::Result
                     if let Some(ts) = frame_ts(t.as_str()) {
                         frames += 1;
                         let late = (Utc::now() - ts).num_microseconds().unwrap_or(0).max(1) as u64;
-                        hist.record(late.min(600_000_000))?;
+                        hist.record(late.min(60_000_000))?;
                     }
                 }
                 Some(Ok(Message::Close(reason))) => {

@@ -2,6 +2,12 @@
 //!
 //! Publishing never waits on a client: each connection has a bounded buffer, and a client
 //! that lets it fill is disconnected with a close reason instead of stalling the executors.
+//!
+//! Under load the hub hands events out in rounds at most one `window` apart: an event that
+//! follows a round within the window waits for the next, together with whatever else comes
+//! meanwhile, so each socket wakes and writes once per round instead of once per event
+//! (1,000 dashboards × 1,000 events/s is a million wake-ups and writes a second otherwise).
+//! An event after a quiet spell goes out at once.
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
@@ -11,10 +17,13 @@ use baton_domain::sync::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Frames buffered per connection before it counts as too slow.
 pub const DEFAULT_BUFFER: usize = 1024;
+/// The least time between two rounds of hand-outs, once events come faster than that.
+pub const DEFAULT_WINDOW: Duration = Duration::from_millis(5);
 
 /// The frames of one publication that one connection wants, in order: handed over at once,
 /// so a socket writes what has piled up with one flush instead of one per frame.
@@ -44,21 +53,49 @@ impl Registration {
     }
 }
 
-pub struct Hub {
+/// Events waiting for the next round.
+#[derive(Default)]
+struct Outbox {
+    events: Vec<Event>,
+    /// A round is scheduled; new events join it.
+    scheduled: bool,
+    /// When the last round went out.
+    last: Option<Instant>,
+}
+
+struct Shared {
     connections: Mutex<HashMap<u64, Connection>>,
-    next_id: AtomicU64,
+    outbox: Mutex<Outbox>,
     buffer: usize,
+    window: Duration,
+}
+
+pub struct Hub {
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self::new(DEFAULT_BUFFER)
+        Self::with_window(DEFAULT_BUFFER, DEFAULT_WINDOW)
     }
 }
 
 impl Hub {
+    /// A hub that hands every publication out at once.
     pub fn new(buffer: usize) -> Self {
-        Self { connections: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), buffer: buffer.max(1) }
+        Self::with_window(buffer, Duration::ZERO)
+    }
+
+    /// A hub whose rounds of hand-outs are at least `window` apart.
+    pub fn with_window(buffer: usize, window: Duration) -> Self {
+        let shared = Shared {
+            connections: Mutex::new(HashMap::new()),
+            outbox: Mutex::new(Outbox::default()),
+            buffer: buffer.max(1),
+            window,
+        };
+        Self { shared: Arc::new(shared), next_id: AtomicU64::new(1) }
     }
 
     pub fn register(&self) -> Registration {
@@ -72,27 +109,59 @@ impl Hub {
             waiting: waiting.clone(),
             kick: Some(kick_tx),
         };
-        lock(&self.connections).insert(id, conn);
+        lock(&self.shared.connections).insert(id, conn);
         Registration { id, frames: rx, kicked: kick_rx, waiting }
     }
 
     pub fn subscribe(&self, id: u64, subscription: Subscription) {
-        if let Some(c) = lock(&self.connections).get_mut(&id) {
+        if let Some(c) = lock(&self.shared.connections).get_mut(&id) {
             c.subscription = subscription;
         }
     }
 
     pub fn unregister(&self, id: u64) {
-        lock(&self.connections).remove(&id);
+        lock(&self.shared.connections).remove(&id);
     }
 
     pub fn connection_count(&self) -> usize {
-        lock(&self.connections).len()
+        lock(&self.shared.connections).len()
     }
 
-    /// Hands each connection, at once, the events it wants (each encoded once for all);
-    /// never blocks. A connection whose unwritten frames would pass the buffer is dropped.
+    /// Hands `events` out now, or in the next round when the last was less than a window
+    /// ago; never blocks, and keeps the order of publications.
     pub fn publish(&self, events: &[Event]) {
+        let shared = &self.shared;
+        let mut outbox = lock(&shared.outbox);
+        if outbox.scheduled {
+            outbox.events.extend_from_slice(events);
+            return;
+        }
+        let now = Instant::now();
+        let next = outbox.last.map(|last| last + shared.window).filter(|next| *next > now);
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Some(next), Ok(runtime)) = (next, runtime) else {
+            outbox.last = Some(now);
+            shared.hand_out(events);
+            return;
+        };
+        outbox.events.extend_from_slice(events);
+        outbox.scheduled = true;
+        let shared = shared.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep_until(next.into()).await;
+            let mut outbox = lock(&shared.outbox);
+            let events = std::mem::take(&mut outbox.events);
+            outbox.scheduled = false;
+            outbox.last = Some(Instant::now());
+            shared.hand_out(&events);
+        });
+    }
+}
+
+impl Shared {
+    /// Hands each connection, at once, the events it wants (each encoded once for all).
+    /// A connection whose unwritten frames would pass the buffer is dropped.
+    fn hand_out(&self, events: &[Event]) {
         let mut encoded: Vec<Option<Utf8Bytes>> = vec![None; events.len()];
         let mut conns = lock(&self.connections);
         let mut slow = Vec::new();
@@ -175,5 +244,23 @@ mod tests {
         let batch = slack.frames.recv().await.expect("a batch");
         assert_eq!(batch.len(), 2, "{batch:?}");
         assert!(all.frames.try_recv().is_err() && slack.frames.try_recv().is_err(), "one batch each");
+    }
+
+    #[tokio::test]
+    async fn events_that_follow_a_round_within_the_window_go_out_together_in_order() {
+        let hub = Hub::with_window(64, Duration::from_millis(50));
+        let mut client = hub.register();
+        hub.publish(&[event("action:queued", None)]);
+        assert_eq!(client.frames.recv().await.expect("at once").len(), 1, "the first goes out at once");
+        let started = Instant::now();
+        for name in ["action:executing", "action:completed", "action:queued"] {
+            hub.publish(&[event(name, None)]);
+        }
+        assert!(client.frames.try_recv().is_err(), "held for the next round");
+        let batch = client.frames.recv().await.expect("the next round");
+        assert!(started.elapsed() >= Duration::from_millis(40), "{:?}", started.elapsed());
+        let names: Vec<&str> = batch.iter().map(|f| f.as_str().split('"').nth(3).unwrap_or("")).collect();
+        assert_eq!(names, ["action:executing", "action:completed", "action:queued"]);
+        assert!(client.frames.try_recv().is_err(), "one round");
     }
 }
