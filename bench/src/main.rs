@@ -67,6 +67,8 @@ struct Opts {
     only_steady: bool,
     /// Only the fan-out run.
     only_fanout: bool,
+    /// Only an open loop at this many actions/s.
+    only_open: Option<f64>,
 }
 
 fn parse_args() -> anyhow::Result<Opts> {
@@ -77,6 +79,7 @@ fn parse_args() -> anyhow::Result<Opts> {
         memory: false,
         only_steady: false,
         only_fanout: false,
+        only_open: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -87,8 +90,9 @@ fn parse_args() -> anyhow::Result<Opts> {
             "--clients" => opts.clients = args.next().context("--clients N")?.parse()?,
             "--only-steady" => opts.only_steady = true,
             "--only-fanout" => opts.only_fanout = true,
+            "--only-open" => opts.only_open = Some(args.next().context("--only-open ACTIONS_PER_S")?.parse()?),
             other => bail!(
-                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady | --only-fanout]"
+                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady | --only-fanout | --only-open ACTIONS_PER_S]"
             ),
         }
     }
@@ -349,6 +353,14 @@ async fn main() -> anyhow::Result<()> {
         eprintln!(
             "{} connected, {:.0} frames/s, p50 / p99 / p99.9 {:.1} / {:.1} / {:.1} ms, {} dropped, peak RSS {:.0} MiB",
             f.connected, f.delivered_per_s, f.p50_ms, f.p99_ms, f.p999_ms, f.dropped_clients, f.peak_rss_mib
+        );
+        return Ok(());
+    }
+    if let Some(rate) = opts.only_open {
+        let o = openloop::run(&opts, rate, 15.0).await?;
+        eprintln!(
+            "{:.0}/s offered, {:.0}/s achieved; submit → completed p50 / p99 / p99.9 / max {:.1} / {:.1} / {:.1} / {:.1} ms",
+            o.offered, o.achieved, o.p50_ms, o.p99_ms, o.p999_ms, o.max_ms
         );
         return Ok(());
     }
