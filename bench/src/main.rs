@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod args;
+use args::{Opts, parse_args};
 mod bodies;
 use bodies::{PRIORITIES, action_body};
 mod ceiling;
@@ -55,49 +57,6 @@ async fn make_key(base: &str) -> anyhow::Result<()> {
     Ok(())
 }
 const CONCURRENCY: usize = 64;
-
-struct Opts {
-    actions: usize,
-    /// The big backlog's size (0: skipped).
-    backlog: usize,
-    /// Dashboards of the fan-out run (0: skipped).
-    clients: usize,
-    memory: bool,
-    /// Only the steady run (for profiling).
-    only_steady: bool,
-    /// Only the fan-out run.
-    only_fanout: bool,
-    /// Only an open loop at this many actions/s.
-    only_open: Option<f64>,
-}
-
-fn parse_args() -> anyhow::Result<Opts> {
-    let mut opts = Opts {
-        actions: 10_000,
-        backlog: 100_000,
-        clients: 1000,
-        memory: false,
-        only_steady: false,
-        only_fanout: false,
-        only_open: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--actions" => opts.actions = args.next().context("--actions N")?.parse()?,
-            "--memory" => opts.memory = true,
-            "--backlog" => opts.backlog = args.next().context("--backlog N")?.parse()?,
-            "--clients" => opts.clients = args.next().context("--clients N")?.parse()?,
-            "--only-steady" => opts.only_steady = true,
-            "--only-fanout" => opts.only_fanout = true,
-            "--only-open" => opts.only_open = Some(args.next().context("--only-open ACTIONS_PER_S")?.parse()?),
-            other => bail!(
-                "unknown argument {other}; usage: baton-bench [--actions N] [--backlog N] [--clients N] [--memory] [--only-steady | --only-fanout | --only-open ACTIONS_PER_S]"
-            ),
-        }
-    }
-    Ok(opts)
-}
 
 fn scratch_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("baton-bench-{name}-{}", std::process::id()))

@@ -87,11 +87,7 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        let mut hub = Self::with_window(DEFAULT_BUFFER, DEFAULT_WINDOW);
-        if let Some(shared) = Arc::get_mut(&mut hub.shared) {
-            shared.per_connection = WINDOW_PER_CONNECTION;
-        }
-        hub
+        Self::build(DEFAULT_BUFFER, DEFAULT_WINDOW, WINDOW_PER_CONNECTION)
     }
 }
 
@@ -103,12 +99,17 @@ impl Hub {
 
     /// A hub whose rounds of hand-outs are at least `window` apart, however few connect.
     pub fn with_window(buffer: usize, window: Duration) -> Self {
+        Self::build(buffer, window, window)
+    }
+
+    /// Rounds `per_connection` × connections apart, `window` at most.
+    fn build(buffer: usize, window: Duration, per_connection: Duration) -> Self {
         let shared = Shared {
             connections: Mutex::new(HashMap::new()),
             outbox: Mutex::new(Outbox::default()),
             buffer: buffer.max(1),
             window,
-            per_connection: window,
+            per_connection,
         };
         Self { shared: Arc::new(shared), next_id: AtomicU64::new(1) }
     }
@@ -155,8 +156,7 @@ impl Hub {
             }
             return;
         }
-        let window = shared.window.min(shared.per_connection * lock(&shared.connections).len() as u32);
-        let next = outbox.last.map(|last| last + window).filter(|next| *next > now);
+        let next = outbox.last.map(|last| last + shared.window_now()).filter(|next| *next > now);
         let runtime = tokio::runtime::Handle::try_current();
         let (Some(next), Ok(runtime)) = (next, runtime) else {
             outbox.last = Some(now);
@@ -174,6 +174,14 @@ impl Hub {
 }
 
 impl Shared {
+    /// The window for as many connections as there are now.
+    fn window_now(&self) -> Duration {
+        if self.per_connection >= self.window {
+            return self.window;
+        }
+        self.window.min(self.per_connection * lock(&self.connections).len() as u32)
+    }
+
     /// Hands out what waits in the outbox, as one round.
     fn round(&self, outbox: &mut Outbox) {
         let events = std::mem::take(&mut outbox.events);
