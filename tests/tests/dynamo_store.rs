@@ -152,8 +152,11 @@ async fn a_busy_window_is_counted_to_a_bound_and_listed_without_reading_it_all(f
     let n = COUNT_ENTRIES + 30;
     let inserts = (0..n).map(|i| {
         let store = f.store.clone();
-        let a =
-            action(&format!("b-{i:05}"), Platform::Slack, Priority::Low, now - ChronoDuration::milliseconds(i as i64));
+        // The ten newest now, the rest a minute before: a window of the last few milliseconds
+        // then reads only the ten (in flight, from the pending index: none is ready before it
+        // was created).
+        let age = ChronoDuration::milliseconds(i as i64) + ChronoDuration::minutes(if i < 10 { 0 } else { 1 });
+        let a = action(&format!("b-{i:05}"), Platform::Slack, Priority::Low, now - age);
         async move { store.insert(&a).await }
     });
     for r in futures_util::future::join_all(inserts).await {
@@ -163,7 +166,10 @@ async fn a_busy_window_is_counted_to_a_bound_and_listed_without_reading_it_all(f
     let page = f.store.recent(&RecentQuery { limit: 1, ..RecentQuery::default() }).await.expect("recent");
     assert_eq!(page.actions.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["b-00000"]);
     assert_eq!((page.total, page.exact), (COUNT_ENTRIES as u64, false), "a lower bound");
-    assert_eq!(f.calls.get("Query"), 2, "one count, one listing: {:?}", f.calls.snapshot());
+    // In flight, they are read from the pending index (one query per priority); the recent
+    // index holds none of them, and its count asks once per day of the 30 days' window.
+    assert_eq!(f.calls.get("Query"), 4 + 31, "{:?}", f.calls.snapshot());
+    assert_eq!(f.calls.get("BatchGetItem"), 1, "only the page's item is read");
     let quiet = RecentQuery { limit: 5, start: Some(now - ChronoDuration::milliseconds(9)), ..RecentQuery::default() };
     let page = f.store.recent(&quiet).await.expect("quiet");
     assert_eq!((page.total, page.exact, page.actions.len()), (10, true, 5), "a window that fits is exact");
@@ -261,6 +267,7 @@ async fn finished_actions_carry_a_ttl_and_leave_the_pending_index(f: Fixture) {
     };
     let item = raw(&f).await;
     assert!(item.contains_key("pendingPriority") && !item.contains_key("expiresAt"));
+    assert!(!item.contains_key("gsiDay"), "in flight, listed from the pending index alone");
     let leased = a.lease("w", Utc::now(), Duration::from_secs(30)).expect("lease");
     f.store.replace(&a, &leased).await.expect("write");
     let failed = leased
@@ -277,9 +284,51 @@ async fn finished_actions_carry_a_ttl_and_leave_the_pending_index(f: Fixture) {
     f.store.replace(&leased, &failed).await.expect("write");
     let item = raw(&f).await;
     assert!(!item.contains_key("pendingPriority"), "terminal actions leave the sparse index");
+    assert!(item.contains_key("gsiDay"), "and enter the recent one");
     let expires: i64 = item["expiresAt"].as_n().expect("number").parse().expect("epoch");
     assert!(expires > Utc::now().timestamp() + 29 * 86_400);
     assert!(matches!(f.store.replace(&leased, &failed).await, Err(StoreError::Conflict)), "stale images lose");
+}
+
+/// In flight, an action is listed from the pending index; held and settled, from `recent`.
+/// Each is listed once whoever wrote its entries: an in-flight one that an earlier version
+/// also put in `recent`, and a failure still pending for its fallback.
+async fn each_action_is_listed_once_from_whichever_index_holds_it(f: Fixture) {
+    let now = Utc::now();
+    let mk = |id: &str, ms: i64| action(id, Platform::Slack, Priority::High, now - ChronoDuration::milliseconds(ms));
+    let queued = mk("o-queued", 1);
+    f.store.insert(&queued).await.expect("insert");
+    let legacy = mk("o-legacy", 2);
+    let mut item = f.store.encode(&legacy).expect("encode");
+    assert!(!item.contains_key("gsiDay"), "in flight: no recent entry");
+    item.insert("gsiDay".into(), AttributeValue::S(legacy.created_at.format("%Y-%m-%d").to_string()));
+    f.client.put_item().table_name("actions-test").set_item(Some(item)).send().await.expect("as written before");
+    let held = mk("o-fallback", 3);
+    f.store.insert(&held).await.expect("insert");
+    let leased = held.lease("w", now, Duration::from_secs(30)).expect("lease");
+    f.store.replace(&held, &leased).await.expect("lease write");
+    let error = baton_domain::model::ActionError {
+        code: baton_domain::ErrorCode::NotFound,
+        message: "gone".into(),
+        retriable: false,
+    };
+    let mut failed = leased.fail("w", error, now).expect("fail");
+    failed.fallback_pending = true;
+    f.store.replace(&leased, &failed).await.expect("fail write");
+    let listed = |statuses: Vec<Status>| {
+        let store = f.store.clone();
+        async move {
+            let page =
+                store.recent(&RecentQuery { statuses, limit: 10, ..RecentQuery::default() }).await.expect("recent");
+            (page.actions.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), page.total)
+        }
+    };
+    let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(listed(vec![]).await, (ids(&["o-queued", "o-legacy", "o-fallback"]), 3));
+    assert_eq!(listed(vec![Status::Queued]).await, (ids(&["o-queued", "o-legacy"]), 2));
+    assert_eq!(listed(vec![Status::Failed]).await, (ids(&["o-fallback"]), 1));
+    let pending = f.store.pending(Priority::High, 10, None).await.expect("pending").items;
+    assert_eq!(pending.len(), 3, "the failure waits for its fallback there too");
 }
 
 async fn connections_are_listed_without_scan_and_expired_ones_are_skipped(f: Fixture) {
@@ -335,6 +384,7 @@ on_both_backends!(
     pending_lists_only_unfinished_actions_oldest_first_in_pages,
     in_flight_statuses_are_told_apart_by_their_items,
     finished_actions_carry_a_ttl_and_leave_the_pending_index,
+    each_action_is_listed_once_from_whichever_index_holds_it,
     connections_are_listed_without_scan_and_expired_ones_are_skipped,
 );
 

@@ -41,7 +41,8 @@ pub struct TableDef {
 /// Attribute names of the actions table's index keys. They exist only on the stored item,
 /// never on the domain's `Action`.
 pub mod attr {
-    /// `YYYY-MM-DD` of `createdAt`: the partition of the recent index.
+    /// `YYYY-MM-DD` of `createdAt`: the partition of the recent index, present once the
+    /// action is held or settled (sparse: in flight, the pending index lists it).
     pub const DAY: &str = "gsiDay";
     /// `createdAt#id`: sort key shared by the recent, by-user and by-correlation indexes.
     pub const TIME: &str = "gsiTime";
@@ -82,8 +83,10 @@ pub const ACTIONS: TableDef = TableDef {
     hash: "id",
     range: None,
     // Indexes copy only what never changes while an action is in flight, so a plain action's
-    // lease writes no index entry: `recent` the platform and the phase, `pending-by-priority`
-    // keys alone (its readers read the items, which also tell them the status and lease).
+    // lease writes no index entry. `recent` holds held and settled actions (platform and
+    // phase); `pending-by-priority` the unfinished ones, with what `recent` needs of them
+    // (time, platform, phase). Accepting an action writes one entry, settling it two.
+    // The pending index's readers read the items, which also tell them the status and lease.
     indexes: &[
         IndexDef {
             name: index::RECENT,
@@ -95,7 +98,7 @@ pub const ACTIONS: TableDef = TableDef {
             name: index::PENDING,
             hash: attr::PENDING_PRIORITY,
             range: Some(attr::PENDING_AT),
-            projection: Projected::KeysOnly,
+            projection: Projected::Include(&["platform", attr::TIME, attr::PHASE]),
         },
         IndexDef { name: index::BY_USER, hash: "userId", range: Some(attr::TIME), projection: Projected::KeysOnly },
         IndexDef {

@@ -18,6 +18,7 @@ use crate::codec::{Item, decode, encode};
 use crate::tables::{attr, index};
 
 mod by_user;
+mod in_flight;
 pub mod recent;
 mod upgrade;
 pub use recent::{COUNT_PAGES, LIST_PAGES};
@@ -78,9 +79,14 @@ impl DynamoActionStore {
     /// The stored form: the action's fields plus the index keys its state calls for.
     pub fn encode(&self, a: &Action) -> Result<Item, StoreError> {
         let mut item = encode(a)?;
-        item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
+        let phase = crate::tables::phase(a.status);
+        // In flight, an action is found through the pending index alone: accepting it writes
+        // one index entry, and it enters `recent` once it is held or settled.
+        if phase != crate::tables::IN_FLIGHT {
+            item.insert(attr::DAY.into(), AttributeValue::S(a.created_at.format("%Y-%m-%d").to_string()));
+        }
         item.insert(attr::TIME.into(), AttributeValue::S(format!("{}#{}", sortable(a.created_at), a.id)));
-        item.insert(attr::PHASE.into(), AttributeValue::S(crate::tables::phase(a.status).into()));
+        item.insert(attr::PHASE.into(), AttributeValue::S(phase.into()));
         // Unfinished work, and a failure whose fallback is not yet known to be submitted.
         let pending = (!a.status.is_terminal() && a.status != Status::PendingApproval) || a.fallback_pending;
         if pending {
