@@ -244,6 +244,7 @@ async fn the_scheduler_redrives_each_of_a_thousand_overdue_actions_at_most_once_
         store: stack.store.clone(),
         queue: Arc::new(baton_domain::fakes::MemoryQueue::default()), // their first messages are "lost"
         clock: Arc::new(ManualClock::new(chrono::Utc::now())),
+        handoff: baton_domain::usecases::Handoff::NONE, // and the stream is not pumped here
     };
     futures_util::future::join_all((0..1000).map(|i| {
         let submitter = submitter.clone();
@@ -338,4 +339,35 @@ async fn rest_requests_pass_the_authorizer_with_a_key_and_the_api_enforces_its_s
     stack.pump_until_terminal(&["keyed-1".into()], Duration::from_secs(60)).await.expect("completed");
     let (status, action) = stack.rest("GET", "/api/actions/keyed-1", Some(&reader), None).await;
     assert_eq!((status, action["status"].as_str()), (200, Some("success")), "{action}");
+}
+
+/// Normal and low actions (`BATON_QUEUE_FROM_STREAM`, the template's default) are queued by the
+/// stream function, ten to a `SendMessageBatch`, not by the submitter one `SendMessage` each;
+/// critical and high ones are queued at once by their submitter.
+#[tokio::test]
+async fn the_stream_queues_the_priorities_handed_off_to_it_in_batches() {
+    let platforms = Platforms::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(slack_ok())
+        .mount(&platforms.slack)
+        .await;
+    let mut stack = Stack::start(&platforms, StackOptions::default()).await.expect("stack");
+    stack.calls.reset();
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let priority = if i < 4 { "high" } else { "normal" };
+        let body = json!({"action": {"id": format!("handed-{i}"), "type": "notify", "platform": "slack",
+            "priority": priority, "data": {"channel": format!("#ops-{i}"), "text": format!("m{i}")}}});
+        let sub = baton_domain::validation::parse_submission(&body).expect("valid");
+        ids.push(stack.ingestor.submitter.submit(sub).await.expect("accepted").action_id);
+    }
+    assert_eq!(stack.calls.get("SendMessage"), 4, "the high ones only");
+    assert_eq!(stack.calls.get("SendMessageBatch"), 0, "nothing sent for the normal ones yet");
+    let finals = stack.pump_until_terminal(&ids, Duration::from_secs(60)).await.expect("all ran");
+    assert!(finals.iter().all(|a| a.status == baton_domain::model::Status::Success && a.attempts == 1));
+    let batches = stack.calls.get("SendMessageBatch");
+    eprintln!("24 actions, 20 handed off: calls {:?}", stack.calls.snapshot());
+    assert_eq!(stack.calls.get("SendMessage"), 4, "the normal ones were never sent one by one");
+    assert!(batches >= 2, "the normal ones in batches of ten (and events): {batches}");
 }

@@ -67,6 +67,7 @@ impl World {
             store: self.store.clone(),
             queue: Arc::new(MemoryQueue::default()),
             clock: Arc::new(SystemClock),
+            handoff: baton_domain::usecases::Handoff::NONE,
         };
         submitter.submit(parse_submission(&json!({ "action": a })).expect("valid")).await.expect("accepted");
         WorkItem::new(id, Priority::Normal)

@@ -108,7 +108,13 @@ pub fn with_ports(ports: Ports) -> AppState {
     let operator = baton_domain::usecases::Operator::over(&approvals);
     let history = baton_domain::usecases::History { store: store.clone(), clock: Arc::new(SystemClock), retention };
     AppState {
-        submitter: Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) },
+        submitter: Submitter {
+            store: store.clone(),
+            queue: queue.clone(),
+            clock: Arc::new(SystemClock),
+            // As the deployment's other submitters: the approvals' is built from its configuration.
+            handoff: approvals.submitter.handoff,
+        },
         store,
         queue,
         keys,

@@ -40,7 +40,12 @@ impl Redeliver for Recorded {
 async fn world(script: Vec<Result<serde_json::Value, PlatformError>>) -> (Arc<MemoryStore>, Executor) {
     let store = Arc::new(MemoryStore::default());
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let submitter = Submitter { store: store.clone(), queue: Arc::new(MemoryQueue::default()), clock: clock.clone() };
+    let submitter = Submitter {
+        store: store.clone(),
+        queue: Arc::new(MemoryQueue::default()),
+        clock: clock.clone(),
+        handoff: baton_domain::usecases::Handoff::NONE,
+    };
     let body = json!({"action": {"id": "exec-1", "type": "notify", "platform": "slack", "priority": "critical",
                                  "data": {"channel": "#ops", "text": "hi"}}});
     submitter.submit(parse_submission(&body).expect("valid")).await.expect("accepted");

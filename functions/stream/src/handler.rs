@@ -3,7 +3,8 @@
 //! and Lambda retries from it, so order is kept), then to the WebSocket connections (best
 //! effort, one connections query per batch). An action's change that sets something in motion
 //! (an approval's Slack request that ended) goes to the `Reactor`; a failed reaction returns
-//! the record too. A record that can never be read is parked whole on the failure queue — the
+//! the record too. Before all that, the accepted actions of the priorities the submitters hand
+//! off are queued, batched ([`Handoff`]). A record that can never be read is parked whole on the failure queue — the
 //! record itself, not only a log line — and the batch goes on.
 
 use async_trait::async_trait;
@@ -12,8 +13,10 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use baton_aws::events_queue::{MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, SqsParking};
 use baton_aws::stream::{Record, read_record, sequence};
 use baton_domain::events::Event;
-use baton_domain::ports::{EventSink, Notifier};
-use baton_domain::usecases::Reactor;
+use baton_domain::model::WorkItem;
+use baton_domain::ports::{ActionQueue, EventSink, Notifier};
+use baton_domain::usecases::{Handoff, Reactor};
+use std::time::Duration;
 use tracing::{error, warn};
 
 /// SendMessageBatch's size: events of consecutive records are published together.
@@ -48,10 +51,40 @@ pub struct Outlets<'a> {
     pub reactor: Option<&'a Reactor>,
     /// Counts what ended (the records acknowledged only: ADD is not idempotent).
     pub metrics: Option<&'a baton_domain::usecases::Metrics>,
+    /// Queues the accepted actions of the priorities handed off by the submitters.
+    pub queue: Option<(&'a dyn ActionQueue, Handoff)>,
+}
+
+/// Queues, batched, the work of the accepted actions among `reads` that `handoff` covers;
+/// returns the index of the first record whose work was not queued (it and the records after
+/// it are retried: a second delivery of the others is harmless, the executor leases once).
+async fn hand_off(queue: &dyn ActionQueue, handoff: Handoff, reads: &[Result<Record, String>]) -> Option<usize> {
+    let wanted: Vec<(usize, WorkItem)> = reads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, read)| match read {
+            Ok(Record::Action { old, new }) => handoff.wants(old.as_deref(), new).map(|w| (i, w)),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let items = wanted.iter().map(|(_, w)| (w.clone(), Duration::ZERO)).collect();
+    let results = queue.enqueue_many(items).await;
+    let (first, error) = wanted.iter().zip(results).find_map(|((i, _), r)| r.err().map(|e| (*i, e)))?;
+    warn!(error = %error, "accepted actions not queued; their records will be retried");
+    Some(first)
 }
 
 pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventResponse {
-    let Outlets { sink, notifier, parking, reactor, metrics } = *outlets;
+    let Outlets { sink, notifier, parking, reactor, metrics, queue } = *outlets;
+    let reads: Vec<Result<Record, String>> = event.records.iter().map(read_record).collect();
+    // Records from `upto` on wait for a retry: their actions' work is not queued yet.
+    let upto = match queue {
+        Some((queue, handoff)) => hand_off(queue, handoff, &reads).await.unwrap_or(reads.len()),
+        None => reads.len(),
+    };
     let mut ended: Vec<(usize, Option<Box<baton_domain::model::Action>>, Box<baton_domain::model::Action>)> =
         Vec::new();
     let mut published: Vec<Event> = Vec::new();
@@ -74,8 +107,8 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
         }
     };
     let mut failed_from: Option<usize> = None;
-    'records: for (index, record) in event.records.iter().enumerate() {
-        let read = match read_record(record) {
+    'records: for (index, (record, read)) in event.records.iter().zip(reads).enumerate().take(upto) {
+        let read = match read {
             Ok(read) => read,
             Err(why) => {
                 error!(sequence = sequence(record), why, "unreadable stream record parked");
@@ -120,6 +153,9 @@ pub async fn handle(outlets: &Outlets<'_>, event: StreamEvent) -> DynamoDbEventR
         && let Err(first) = flush(&mut pending, &mut published).await
     {
         failed_from = Some(first);
+    }
+    if failed_from.is_none() && upto < event.records.len() {
+        failed_from = Some(upto);
     }
     notifier.notify(published).await;
     if let Some(metrics) = metrics {

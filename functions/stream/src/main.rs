@@ -25,6 +25,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notifier = ApiGwNotifier::new(management, connections);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let sink = SqsEventPublisher::new(sqs.clone(), &config.events_queue_url);
+    let queue = baton_aws::sqs::SqsActionQueue::new(sqs.clone(), config.queue_urls.clone(), config.capacity);
     let parking = SqsParking::new(sqs, &config.stream_failure_queue_url);
     // Reactions settle approvals; they never render previews, so no platform client is needed.
     let approvals = baton_aws::runtime::approvals(&sdk, &config, PlatformRegistry::new());
@@ -44,6 +45,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         parking: &parking,
         reactor: Some(&reactor),
         metrics: Some(&metrics),
+        queue: Some((&queue, config.handoff)),
     };
     let outlets = &outlets;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| async move {

@@ -14,7 +14,7 @@ use baton_aws::workflows::{DynamoWorkflowStore, WORKFLOWS};
 use baton_domain::model::Platform;
 use baton_domain::ports::{ActionQueue, ActionStore, Clock, Notifier, PlatformStateStore, SystemClock};
 use baton_domain::usecases::{
-    Access, Approvals, Executor, ExecutorParts, Reactor, SlackNotices, Submitter, Workflows, recover,
+    Access, Approvals, Executor, ExecutorParts, Handoff, Reactor, SlackNotices, Submitter, Workflows, recover,
 };
 use baton_http::hub::Hub;
 use baton_http::{AppState, HealthSource, SlackSettings, router};
@@ -189,7 +189,9 @@ impl Runtime {
             queue.enqueue(item, delay).await?;
         }
 
-        let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone() };
+        // No stream here: the submitter queues every action itself.
+        let submitter =
+            Submitter { store: store.clone(), queue: queue.clone(), clock: clock.clone(), handoff: Handoff::NONE };
         let registry = opts.platforms.registry();
         let approvals = Approvals {
             approvals: approval_store,

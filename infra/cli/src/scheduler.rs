@@ -347,6 +347,7 @@ mod tests {
             store: memory.clone(),
             queue: queue.clone(),
             clock: Arc::new(SystemClock),
+            handoff: baton_domain::usecases::Handoff::NONE,
         };
         for id in ["first", "second"] {
             let body = serde_json::json!({"action": {"id": id, "type": "notify", "platform": "slack", "priority": "low",

@@ -64,6 +64,9 @@ pub struct Config {
     /// `BATON_CONFIGURED_PLATFORMS`: which platforms have credentials (for the health report
     /// of functions that do not hold the credentials themselves), e.g. `slack,notion`.
     pub configured_platforms: Vec<baton_domain::model::Platform>,
+    /// `BATON_QUEUE_FROM_STREAM`: the priorities whose new actions the stream function
+    /// queues, batched (e.g. `normal,low`); unset or empty, the submitters queue every one.
+    pub handoff: baton_domain::usecases::Handoff,
 }
 
 pub const QUEUE_VARS: [&str; 4] =
@@ -118,6 +121,11 @@ impl Config {
                 None => problems.push(format!("BATON_CONFIGURED_PLATFORMS: '{name}' is not a platform")),
             }
         }
+        let handoff = baton_domain::usecases::Handoff::parse(&lookup("BATON_QUEUE_FROM_STREAM").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                problems.push(format!("BATON_QUEUE_FROM_STREAM: {e}"));
+                baton_domain::usecases::Handoff::NONE
+            });
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -132,6 +140,7 @@ impl Config {
             stream_failure_queue_url,
             capacity,
             configured_platforms,
+            handoff,
         })
     }
 }
@@ -266,5 +275,15 @@ mod tests {
         assert_eq!(ok.queue_urls, ["c", "h", "n", "l"]);
         assert_eq!(ok.capacity, [1, 2, 3, 4]);
         assert!(Config::from_lookup(Needs::default(), |k| (k == "BATON_CAPACITY").then(|| "1,2".into())).is_err());
+        assert_eq!(ok.handoff, baton_domain::usecases::Handoff::NONE, "unset: every submitter queues itself");
+        let stream = |v: &'static str| {
+            Config::from_lookup(Needs::default(), move |k| (k == "BATON_QUEUE_FROM_STREAM").then(|| v.into()))
+        };
+        use baton_domain::model::Priority;
+        assert_eq!(
+            stream("normal,low").expect("ok").handoff,
+            baton_domain::usecases::Handoff::of(&[Priority::Normal, Priority::Low])
+        );
+        assert!(stream("soon").is_err());
     }
 }

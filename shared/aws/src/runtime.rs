@@ -35,7 +35,7 @@ pub fn approvals(sdk: &SdkConfig, config: &Config, platforms: PlatformRegistry) 
     Approvals {
         approvals: Arc::new(DynamoApprovalStore::new(dynamodb, &config.store.approvals_table, config.store.retention)),
         actions: store.clone(),
-        submitter: Submitter { store, queue, clock: clock.clone() },
+        submitter: Submitter { store, queue, clock: clock.clone(), handoff: config.handoff },
         platforms: Arc::new(platforms),
         clock,
         slack: SlackNotices {

@@ -20,7 +20,9 @@ use baton_aws::{local_dynamodb_client, local_sqs_client, tables};
 use baton_domain::limits::Limits;
 use baton_domain::model::{Platform, Priority};
 use baton_domain::ports::SystemClock;
-use baton_domain::usecases::{Access, Approvals, Executor, ExecutorParts, Ingestor, Reactor, SlackNotices, Submitter};
+use baton_domain::usecases::{
+    Access, Approvals, Executor, ExecutorParts, Handoff, Ingestor, Reactor, SlackNotices, Submitter,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -49,11 +51,19 @@ pub struct StackOptions {
     pub limits: Limits,
     /// Random latency (ms) of the `@connections` stand-in.
     pub post_jitter: u64,
+    /// The priorities whose new actions the stream function queues (`BATON_QUEUE_FROM_STREAM`,
+    /// as the template sets it by default).
+    pub handoff: Handoff,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { max_receive: 3, limits: Limits::default(), post_jitter: 0 }
+        Self {
+            max_receive: 3,
+            limits: Limits::default(),
+            post_jitter: 0,
+            handoff: Handoff::of(&[Priority::Normal, Priority::Low]),
+        }
     }
 }
 
@@ -173,7 +183,12 @@ impl Stack {
             SqsActionQueue::new(sqs.clone(), urls.priority.clone(), [10, 10, 10, 5]).with_stats_ttl(Duration::ZERO),
         );
         let platform_state = Arc::new(DynamoPlatformState::new(dynamodb.clone(), "platform-state"));
-        let submitter = Submitter { store: store.clone(), queue: queue.clone(), clock: Arc::new(SystemClock) };
+        let submitter = Submitter {
+            store: store.clone(),
+            queue: queue.clone(),
+            clock: Arc::new(SystemClock),
+            handoff: options.handoff,
+        };
         let settings = platforms.settings();
         let approvals = Approvals {
             approvals: Arc::new(DynamoApprovalStore::new(dynamodb.clone(), "approvals", Duration::from_secs(86_400))),

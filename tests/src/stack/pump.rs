@@ -133,6 +133,7 @@ impl Stack {
                 parking: &self.parking,
                 reactor: Some(&self.reactor),
                 metrics: Some(&self.metrics),
+                queue: Some((self.queue.as_ref(), self.options.handoff)),
             };
             let r = stream::handler::handle(&outlets, event).await;
             assert!(r.batch_item_failures.is_empty(), "stream handler failed: {r:?}");

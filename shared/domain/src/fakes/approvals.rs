@@ -71,7 +71,12 @@ pub fn approvals_over(
 ) -> crate::usecases::Approvals {
     crate::usecases::Approvals {
         approvals: std::sync::Arc::new(MemoryApprovals::default()),
-        submitter: crate::usecases::Submitter { store: actions.clone(), queue, clock: clock.clone() },
+        submitter: crate::usecases::Submitter {
+            store: actions.clone(),
+            queue,
+            clock: clock.clone(),
+            handoff: crate::usecases::Handoff::NONE,
+        },
         actions,
         platforms: std::sync::Arc::new(platforms),
         clock,

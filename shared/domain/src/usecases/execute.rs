@@ -73,7 +73,14 @@ impl Executor {
     /// submitting fallbacks through the same store and queues.
     pub fn compose(parts: ExecutorParts) -> Self {
         let guard = PlatformGuard { store: parts.platform_state, limits: parts.limits, clock: parts.clock.clone() };
-        let fallbacks = Submitter { store: parts.store.clone(), queue: parts.queue, clock: parts.clock.clone() };
+        // A fallback is queued here even where new actions are handed to the stream: it is rare,
+        // and the stream's copy of its delivery, if any, finds it leased and is dropped.
+        let fallbacks = Submitter {
+            store: parts.store.clone(),
+            queue: parts.queue,
+            clock: parts.clock.clone(),
+            handoff: super::Handoff::NONE,
+        };
         Self {
             store: parts.store,
             platforms: Arc::new(parts.platforms),

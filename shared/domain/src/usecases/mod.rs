@@ -19,6 +19,7 @@
 pub mod access;
 pub mod approvals;
 pub mod execute;
+pub mod handoff;
 pub mod history;
 pub mod idempotency;
 pub mod ingest;
@@ -32,6 +33,7 @@ pub mod workflows;
 pub use access::Access;
 pub use approvals::{Approvals, DecisionAnswer, HoldReceipt, SlackNotices, SweepReport};
 pub use execute::{Executor, ExecutorParts, Outcome};
+pub use handoff::Handoff;
 pub use history::History;
 pub use ingest::{IngestOutcome, Ingestor};
 pub use metrics::Metrics;

@@ -57,6 +57,8 @@ pub struct Submitter {
     pub store: Arc<dyn ActionStore>,
     pub queue: Arc<dyn ActionQueue>,
     pub clock: Arc<dyn Clock>,
+    /// The priorities whose first delivery the actions table's stream makes.
+    pub handoff: super::Handoff,
 }
 
 impl Submitter {
@@ -99,6 +101,10 @@ impl Submitter {
                 return Err(DomainError::Duplicate(format!("action {} already exists", action.id)));
             }
             Err(e) => return Err(e.into()),
+        }
+        if self.handoff.covers(action.priority) {
+            // Stored is accepted: the stream queues it, and the re-drive if the stream does not.
+            return Ok(Receipt::of(&action, false));
         }
         let item = WorkItem::of(&action);
         if let Err(e) = self.queue.enqueue(item, Duration::ZERO).await {

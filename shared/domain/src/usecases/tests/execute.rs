@@ -163,7 +163,12 @@ async fn the_failure_is_committed_before_its_fallback_and_the_fallback_is_submit
         .await;
     let flaky = Arc::new(FlakyInserts { inner: w.store.clone(), down: true.into() });
     let mut ex = w.executor("w");
-    ex.fallbacks = Some(Submitter { store: flaky.clone(), queue: w.queue.clone(), clock: w.clock.clone() });
+    ex.fallbacks = Some(Submitter {
+        store: flaky.clone(),
+        queue: w.queue.clone(),
+        clock: w.clock.clone(),
+        handoff: crate::usecases::Handoff::NONE,
+    });
     let err = ex.execute(&item(&id)).await.expect_err("the fallback could not be submitted yet");
     assert!(err.is_retriable());
     let primary = w.store.snapshot(&id).expect("primary");

@@ -41,7 +41,12 @@ impl World {
     }
 
     pub fn submitter(&self) -> Submitter {
-        Submitter { store: self.store.clone(), queue: self.queue.clone(), clock: self.clock.clone() }
+        Submitter {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            clock: self.clock.clone(),
+            handoff: crate::usecases::Handoff::NONE,
+        }
     }
 
     /// Approvals over this world's actions (their own table; Slack not configured).
